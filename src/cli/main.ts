@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { UserError } from '../util/errors.js';
+import { registerCommands } from './commands/index.js';
+
+const program = new Command();
+program
+  .name('entropylens')
+  .description('Entropy profiles of transformer LMs: the logit lens at every generated token and every block.')
+  .option('--debug', 'show stack traces on errors')
+  .showHelpAfterError();
+
+registerCommands(program);
+
+function isDebug(): boolean {
+  return process.argv.includes('--debug') || process.env.ENTROPYLENS_DEBUG === '1';
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (isDebug()) {
+    console.error(err);
+  } else if (err instanceof UserError) {
+    console.error(`entropylens: ${err.message}`);
+  } else {
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`entropylens: ${msg} (run with --debug for details)`);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,1 @@
+export { UserError } from './util/errors.js';
