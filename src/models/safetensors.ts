@@ -252,7 +252,7 @@ export function bf16ToFloat32(bits: Uint16Array): Float32Array {
 }
 
 /** Scratch size for converting reads: big enough to amortise syscalls, small enough to stay in cache-ish memory. */
-const CHUNK_BYTES = 8 << 20;
+const CHUNK_BYTES = 1 << 20;
 
 /**
  * Reads one tensor from an open fd into a new Float32Array. F32 is read straight into the result;
@@ -260,16 +260,18 @@ const CHUNK_BYTES = 8 << 20;
  */
 export function readTensorFloat32(fd: number, info: TensorInfo): Float32Array {
   const count = info.byteLength / DTYPE_BYTES[info.dtype];
-  const out = new Float32Array(count);
+  // Every element is overwritten below, so skip the zero-fill of a fresh Float32Array.
+  const backing = Buffer.allocUnsafeSlow(count * 4); // unpooled, so its own 4-aligned ArrayBuffer
+  const out = new Float32Array(backing.buffer, backing.byteOffset, count);
   if (info.dtype === 'F32') {
-    readExactly(fd, new Uint8Array(out.buffer), 0, info.byteLength, info.offset, info.file);
+    readExactly(fd, new Uint8Array(out.buffer, out.byteOffset, info.byteLength), 0, info.byteLength, info.offset, info.file);
     return out;
   }
   const elemBytes = DTYPE_BYTES[info.dtype];
   const chunkElems = Math.max(1, Math.floor(CHUNK_BYTES / elemBytes));
   const scratch = new ArrayBuffer(Math.min(info.byteLength, chunkElems * elemBytes));
   const scratchBytes = new Uint8Array(scratch);
-  const outBits = new Uint32Array(out.buffer);
+  const outBits = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let start = 0; start < count; start += chunkElems) {
     const n = Math.min(chunkElems, count - start);
     readExactly(fd, scratchBytes, 0, n * elemBytes, info.offset + start * elemBytes, info.file);
