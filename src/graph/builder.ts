@@ -1,0 +1,222 @@
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** ONNX element types used here (TensorProto.DataType). */
+export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6 } as const;
+export type ElemType = (typeof DT)[keyof typeof DT];
+
+export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
+
+/** A weight stored in the external data file: the graph only names it. */
+export interface ExternalWeight {
+  name: string;
+  dims: number[];
+  offset: number;
+  length: number;
+}
+
+export interface ValueInfo {
+  name: string;
+  elemType: ElemType;
+  /** numbers are fixed sizes, strings are symbolic dimensions */
+  shape: (number | string)[];
+}
+
+/**
+ * Builds an ONNX graph from small primitives. Every `op` returns its output names, derived from
+ * the node name as in onnxruntime-genai (`/model/layers.3/attn/q_proj/MatMul/output_0`), so a
+ * dumped graph reads like the model.
+ */
+export class GraphBuilder {
+  readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  readonly inputs: ValueInfo[] = [];
+  readonly outputs: ValueInfo[] = [];
+  private readonly usedNames = new Set<string>();
+  private readonly constCache = new Map<string, string>();
+  private readonly weightNames = new Set<string>();
+
+  constructor(
+    private readonly weights: Map<string, ExternalWeight>,
+    private readonly externalFile: string,
+  ) {}
+
+  input(name: string, elemType: ElemType, shape: (number | string)[]): string {
+    this.inputs.push({ name, elemType, shape });
+    return name;
+  }
+
+  output(name: string, elemType: ElemType, shape: (number | string)[]): void {
+    this.outputs.push({ name, elemType, shape });
+  }
+
+  /** Reference an exported weight by its canonical name; throws if the architecture did not export it. */
+  weight(name: string): string {
+    const w = this.weights.get(name);
+    if (!w) throw new Error(`graph builder: weight '${name}' was not exported by the architecture`);
+    if (!this.weightNames.has(name)) {
+      this.weightNames.add(name);
+      this.initializers.push({
+        name,
+        dims: w.dims,
+        dataType: DT.FLOAT,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: this.externalFile },
+          { key: 'offset', value: String(w.offset) },
+          { key: 'length', value: String(w.length) },
+        ],
+      });
+    }
+    return name;
+  }
+
+  hasWeight(name: string): boolean {
+    return this.weights.has(name);
+  }
+
+  weightDims(name: string): number[] {
+    const w = this.weights.get(name);
+    if (!w) throw new Error(`graph builder: weight '${name}' was not exported by the architecture`);
+    return w.dims;
+  }
+
+  /** A small constant tensor stored inline; identical constants are shared. */
+  constF(values: number[] | Float32Array, dims?: number[]): string {
+    const arr = values instanceof Float32Array ? values : Float32Array.from(values);
+    return this.constant(DT.FLOAT, new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), dims ?? [arr.length], 'f');
+  }
+
+  constI(values: number[], dims?: number[]): string {
+    const arr = BigInt64Array.from(values.map((v) => BigInt(v)));
+    return this.constant(DT.INT64, new Uint8Array(arr.buffer), dims ?? [arr.length], 'i');
+  }
+
+  /** Scalar constants (0-d). */
+  scalarF(v: number): string {
+    return this.constF([v], []);
+  }
+
+  scalarI(v: number): string {
+    return this.constI([v], []);
+  }
+
+  private constant(dataType: number, raw: Uint8Array, dims: number[], tag: string): string {
+    const key = `${dataType}|${dims.join(',')}|${Buffer.from(raw).toString('base64')}`;
+    const hit = this.constCache.get(key);
+    if (hit) return hit;
+    const name = this.unique(`/const/${tag}${this.constCache.size}`);
+    this.initializers.push({ name, dims, dataType, rawData: new Uint8Array(raw) });
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  private unique(name: string): string {
+    let n = name;
+    let i = 1;
+    while (this.usedNames.has(n)) n = `${name}_${i++}`;
+    this.usedNames.add(n);
+    return n;
+  }
+
+  /** Add a node; returns its output names (`{name}/output_{i}`). */
+  op(opType: string, inputs: string[], name: string, attrs: Record<string, AttrValue> = {}, nOut = 1, domain = ''): string[] {
+    const nodeName = this.unique(name.endsWith(opType) ? name : `${name}/${opType}`);
+    const outputs = Array.from({ length: nOut }, (_, i) => `${nodeName}/output_${i}`);
+    this.nodes.push({
+      opType,
+      name: nodeName,
+      domain,
+      input: inputs,
+      output: outputs,
+      attribute: Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
+    });
+    return outputs;
+  }
+
+  /** One-output op. */
+  op1(opType: string, inputs: string[], name: string, attrs: Record<string, AttrValue> = {}): string {
+    return this.op(opType, inputs, name, attrs)[0];
+  }
+
+  // Small conveniences used everywhere in the decoder.
+  add(a: string, b: string, name: string): string { return this.op1('Add', [a, b], name); }
+  sub(a: string, b: string, name: string): string { return this.op1('Sub', [a, b], name); }
+  mul(a: string, b: string, name: string): string { return this.op1('Mul', [a, b], name); }
+  div(a: string, b: string, name: string): string { return this.op1('Div', [a, b], name); }
+  matmul(a: string, b: string, name: string): string { return this.op1('MatMul', [a, b], name); }
+  reshape(x: string, shape: number[], name: string): string {
+    return this.op1('Reshape', [x, this.constI(shape)], name);
+  }
+  transpose(x: string, perm: number[], name: string): string {
+    return this.op1('Transpose', [x], name, { perm });
+  }
+  unsqueeze(x: string, axes: number[], name: string): string {
+    return this.op1('Unsqueeze', [x, this.constI(axes)], name);
+  }
+  squeeze(x: string, axes: number[], name: string): string {
+    return this.op1('Squeeze', [x, this.constI(axes)], name);
+  }
+  concat(xs: string[], axis: number, name: string): string {
+    return this.op1('Concat', xs, name, { axis });
+  }
+  slice(x: string, starts: number[], ends: number[], axes: number[], name: string): string {
+    return this.op1('Slice', [x, this.constI(starts), this.constI(ends), this.constI(axes)], name);
+  }
+  cast(x: string, to: ElemType, name: string): string {
+    return this.op1('Cast', [x], name, { to });
+  }
+  reduce(op: string, x: string, axes: number[], name: string, keepdims = 0): string {
+    return this.op1(op, [x, this.constI(axes)], name, { keepdims });
+  }
+
+  /** Linear layer with an exported [in, out] weight and optional bias. */
+  linear(x: string, weight: string, bias: string | undefined, name: string): string {
+    const y = this.matmul(x, this.weight(weight), `${name}/MatMul`);
+    return bias && this.hasWeight(bias) ? this.add(y, this.weight(bias), `${name}/Add`) : y;
+  }
+
+  toModel(opset = 18): onnxProto.onnx.IModelProto {
+    return {
+      irVersion: 8,
+      producerName: 'entropylens',
+      opsetImport: [{ domain: '', version: opset }],
+      graph: {
+        name: 'entropylens',
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs.map(valueInfo),
+        output: this.outputs.map(valueInfo),
+      },
+    };
+  }
+
+  encode(opset = 18): Uint8Array {
+    return onnx.ModelProto.encode(onnx.ModelProto.create(this.toModel(opset))).finish();
+  }
+}
+
+function valueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: v.elemType,
+        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function makeAttr(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') {
+    return Number.isInteger(v) ? { name, type: T.INT, i: v } : { name, type: T.FLOAT, f: v };
+  }
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: v };
+  if ('float' in v) return { name, type: T.FLOAT, f: v.float };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: v.floats };
+  return { name, type: T.TENSOR, t: v.tensor };
+}

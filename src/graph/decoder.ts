@@ -1,0 +1,481 @@
+/**
+ * The decoder graph: one ONNX graph per (checkpoint, lens options) with a KV cache and the logit
+ * lens of every block computed in the graph at the last position.
+ *
+ * Canonical weight names (exported by each architecture file; linear weights as [in, out]):
+ *   embed.weight [V, d]                     token embeddings (also the unembedding when tied)
+ *   pos_embed.weight [P, d]                 learned positions
+ *   embed_norm.{weight,bias}                LayerNorm on the embeddings (Bloom)
+ *   layers.{i}.attn_norm.{weight,bias}      norm before attention (or the shared block norm)
+ *   layers.{i}.mlp_norm.{weight,bias}       norm before the MLP (absent with a shared block norm)
+ *   layers.{i}.post_attn_norm.weight, layers.{i}.post_mlp_norm.weight   Gemma-2 sandwich norms
+ *   layers.{i}.attn.{q,k,v,o}.{weight,bias}
+ *   layers.{i}.attn.{q,k}_norm.{weight,bias}   per-head q/k norm ([headDim] or [heads, headDim])
+ *   layers.{i}.mlp.{gate,up,down}.{weight,bias}   gated MLPs use gate; plain MLPs up → act → down
+ *   final_norm.{weight,bias}
+ *   lm_head.weight [V, d], lm_head.bias [V]  (untied; the HF layout, used with Gemm transB)
+ *
+ * Inputs: input_ids [batch, seq] int64, attention_mask [batch, past + seq] int64,
+ * position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim].
+ * Outputs: present.{i}.key|value, logits [batch, vocab] (last position), lens.{metric} [batch, layers],
+ * lens.argmax [batch, layers] int64, and with topK > 0 lens.topk_ids / lens.topk_logprobs
+ * [batch, layers, k].
+ */
+import type { DecoderSpec, NormKind, RopeSpec } from '../models/types.js';
+import { DT, GraphBuilder, type ExternalWeight } from './builder.js';
+import type { Metric } from './metrics.js';
+
+export interface Intervention {
+  kind: 'scale' | 'skip';
+  layer: number;
+  /** Multiplier for 'scale'. */
+  factor?: number;
+}
+
+export interface LensOptions {
+  metrics: Metric[];
+  /** 0 = no top-k outputs. */
+  topK: number;
+  /** Token ids for anchored metrics (sorted, unique). */
+  anchorIds?: number[];
+  interventions?: Intervention[];
+}
+
+const NEG = -1e30;
+const INT64_MAX = Number.MAX_SAFE_INTEGER;
+
+export function buildDecoderGraph(
+  spec: DecoderSpec,
+  weights: Map<string, ExternalWeight>,
+  externalFile: string,
+  lens: LensOptions,
+): Uint8Array {
+  const d = new DecoderGraph(spec, new GraphBuilder(weights, externalFile), lens);
+  d.build();
+  return d.g.encode();
+}
+
+class DecoderGraph {
+  private readonly masks = new Map<string, string>();
+  private ropeCache = new Map<RopeSpec, { cos: string; sin: string }>();
+  private inputIds!: string;
+  private attentionMask!: string;
+  private positionIds!: string;
+  private seqLen!: string; // int64 scalar S
+  private totalLen!: string; // int64 scalar T = past + S
+
+  constructor(
+    private readonly spec: DecoderSpec,
+    readonly g: GraphBuilder,
+    private readonly lens: LensOptions,
+  ) {}
+
+  build(): void {
+    const { g, spec } = this;
+    this.inputIds = g.input('input_ids', DT.INT64, ['batch', 'seq']);
+    this.attentionMask = g.input('attention_mask', DT.INT64, ['batch', 'total']);
+    this.positionIds = g.input('position_ids', DT.INT64, ['batch', 'seq']);
+    this.seqLen = g.op1('Gather', [g.op1('Shape', [this.inputIds], '/model/shape_ids'), g.scalarI(1)], '/model/seq_len', { axis: 0 });
+    this.totalLen = g.op1('Gather', [g.op1('Shape', [this.attentionMask], '/model/shape_mask'), g.scalarI(1)], '/model/total_len', { axis: 0 });
+
+    let h = this.embed();
+    const interventions = this.lens.interventions ?? [];
+    const lastPositions: string[] = [];
+    for (let l = 0; l < spec.nLayers; l++) {
+      const skip = interventions.some((iv) => iv.kind === 'skip' && iv.layer === l);
+      if (!skip) h = this.block(l, h);
+      for (const iv of interventions) {
+        if (iv.kind === 'scale' && iv.layer === l) h = g.mul(h, g.scalarF(iv.factor ?? 1), `/model/layers.${l}/intervention/scale`);
+      }
+      // [batch, 1, d]: the residual stream after block l at the last position
+      lastPositions.push(g.slice(h, [-1], [INT64_MAX], [1], `/model/layers.${l}/last_position`));
+    }
+    const stacked = g.concat(lastPositions, 1, '/lens/stack'); // [batch, layers, d]
+    this.lensHead(stacked);
+  }
+
+  // ---------------------------------------------------------------- embeddings
+
+  private embed(): string {
+    const { g, spec } = this;
+    let h = g.op1('Gather', [g.weight('embed.weight'), this.inputIds], '/model/embed_tokens', { axis: 0 }); // [batch, seq, d]
+    if (spec.embedScale !== undefined) h = g.mul(h, g.scalarF(spec.embedScale), '/model/embed_scale');
+    if (spec.positions === 'learned') {
+      let pos = this.positionIds;
+      if (spec.learnedPositionOffset) pos = g.add(pos, g.scalarI(spec.learnedPositionOffset), '/model/pos_offset');
+      const pe = g.op1('Gather', [g.weight('pos_embed.weight'), pos], '/model/embed_positions', { axis: 0 });
+      h = g.add(h, pe, '/model/embed_add_positions');
+    }
+    if (spec.embedNorm) h = this.norm(h, 'embed_norm', spec.norm.kind, spec.norm.eps, '/model/embed_norm');
+    return h;
+  }
+
+  // ---------------------------------------------------------------- norms
+
+  norm(x: string, prefix: string, kind: NormKind, eps: number, name: string): string {
+    const { g } = this;
+    const w = g.weight(`${prefix}.weight`);
+    if (kind === 'layer') {
+      const bias = g.hasWeight(`${prefix}.bias`) ? g.weight(`${prefix}.bias`) : g.constF(new Float32Array(g.weightDims(`${prefix}.weight`).reduce((a, b) => a * b, 1)), g.weightDims(`${prefix}.weight`));
+      return g.op1('LayerNormalization', [x, w, bias], `${name}/LayerNorm`, { axis: -1, epsilon: { float: eps } });
+    }
+    // RMSNorm: x / sqrt(mean(x²) + eps) * w, in float32 as Hugging Face computes it
+    const sq = g.mul(x, x, `${name}/Pow`);
+    const ms = g.op1('ReduceMean', [sq, g.constI([-1])], `${name}/ReduceMean`, { keepdims: 1 });
+    const rs = g.op1('Sqrt', [g.add(ms, g.scalarF(eps), `${name}/AddEps`)], `${name}/Sqrt`);
+    const normed = g.mul(x, g.op1('Reciprocal', [rs], `${name}/Reciprocal`), `${name}/MulInv`);
+    return g.mul(normed, w, `${name}/MulWeight`);
+  }
+
+  // ---------------------------------------------------------------- masks
+
+  /** Additive attention bias [batch, 1, seq, total]: 0 where visible, -1e30 elsewhere. */
+  private mask(window: number | null): string {
+    const key = String(window);
+    const hit = this.masks.get(key);
+    if (hit) return hit;
+    const { g } = this;
+    const name = `/model/mask${window === null ? '' : `_window${window}`}`;
+    const past = g.sub(this.totalLen, this.seqLen, `${name}/past`);
+    const qpos = g.op1('Range', [past, this.totalLen, g.scalarI(1)], `${name}/qpos`); // [seq]
+    const kpos = g.op1('Range', [g.scalarI(0), this.totalLen, g.scalarI(1)], `${name}/kpos`); // [total]
+    const q2 = g.unsqueeze(qpos, [1], `${name}/q2`); // [seq, 1]
+    const k2 = g.unsqueeze(kpos, [0], `${name}/k2`); // [1, total]
+    let allowed = g.op1('LessOrEqual', [k2, q2], `${name}/causal`); // [seq, total]
+    if (window !== null) {
+      const lo = g.sub(q2, g.scalarI(window), `${name}/lo`);
+      allowed = g.op1('And', [allowed, g.op1('Greater', [k2, lo], `${name}/inwindow`)], `${name}/and_window`);
+    }
+    const pad = g.cast(g.unsqueeze(this.attentionMask, [1, 2], `${name}/mask4`), DT.BOOL, `${name}/mask_bool`); // [batch,1,1,total]
+    const all = g.op1('And', [g.unsqueeze(allowed, [0, 1], `${name}/causal4`), pad], `${name}/and_pad`); // [batch,1,seq,total]
+    const bias = g.op1('Where', [all, g.scalarF(0), g.scalarF(NEG)], `${name}/bias`);
+    this.masks.set(key, bias);
+    return bias;
+  }
+
+  // ---------------------------------------------------------------- rotary
+
+  private ropeFor(layer: number): RopeSpec | null {
+    const r = this.spec.rope;
+    if (!r) return null;
+    return Array.isArray(r) ? r[layer] ?? null : r;
+  }
+
+  /** cos, sin [batch, 1, seq, rotaryDim] (halves repeated, rotate_half convention). */
+  private rotary(rope: RopeSpec): { cos: string; sin: string } {
+    const hit = this.ropeCache.get(rope);
+    if (hit) return hit;
+    const { g } = this;
+    const name = `/model/rotary${this.ropeCache.size}`;
+    const pos = g.cast(this.positionIds, DT.FLOAT, `${name}/pos_float`); // [batch, seq]
+    let invFreq = g.constF(rope.invFreq);
+    if (rope.dynamic) invFreq = this.dynamicInvFreq(rope, name);
+    // freqs [batch, seq, rotaryDim/2] = pos ⊗ invFreq
+    const freqs = g.mul(g.unsqueeze(pos, [2], `${name}/pos3`), invFreq, `${name}/freqs`);
+    const emb = rope.interleaved
+      ? g.reshape(g.op1('Expand', [g.unsqueeze(freqs, [3], `${name}/f4`), g.constI([1, 1, 1, 2])], `${name}/dup`), [0, 0, -1], `${name}/emb`)
+      : g.concat([freqs, freqs], -1, `${name}/emb`);
+    let cos = g.op1('Cos', [emb], `${name}/cos`);
+    let sin = g.op1('Sin', [emb], `${name}/sin`);
+    if (rope.attentionFactor !== undefined && rope.attentionFactor !== 1) {
+      cos = g.mul(cos, g.scalarF(rope.attentionFactor), `${name}/cos_scale`);
+      sin = g.mul(sin, g.scalarF(rope.attentionFactor), `${name}/sin_scale`);
+    }
+    const out = { cos: g.unsqueeze(cos, [1], `${name}/cos4`), sin: g.unsqueeze(sin, [1], `${name}/sin4`) };
+    this.ropeCache.set(rope, out);
+    return out;
+  }
+
+  /**
+   * Dynamic NTK: with L = max position id + 1 of this call, when L > maxPositions the base becomes
+   * base · (factor·L/maxPositions − (factor − 1))^(dim/(dim−2)).
+   */
+  private dynamicInvFreq(rope: RopeSpec, name: string): string {
+    const { g } = this;
+    const dyn = rope.dynamic!;
+    const dim = rope.rotaryDim;
+    const maxPos = g.reduce('ReduceMax', this.positionIds, [0, 1], `${name}/maxpos`); // scalar int64
+    const L = g.cast(g.add(maxPos, g.scalarI(1), `${name}/len`), DT.FLOAT, `${name}/len_f`);
+    const ratio = g.sub(g.mul(g.scalarF(dyn.factor / dyn.maxPositions), L, `${name}/r1`), g.scalarF(dyn.factor - 1), `${name}/r2`);
+    const grown = g.mul(g.scalarF(dyn.base), g.op1('Pow', [ratio, g.scalarF(dim / (dim - 2))], `${name}/pow`), `${name}/grown`);
+    const base = g.op1('Where', [g.op1('Greater', [L, g.scalarF(dyn.maxPositions)], `${name}/longer`), grown, g.scalarF(dyn.base)], `${name}/base`);
+    const exps = g.constF(Array.from({ length: dim / 2 }, (_, i) => (2 * i) / dim));
+    return g.op1('Reciprocal', [g.op1('Pow', [base, exps], `${name}/base_pow`)], `${name}/inv_freq`);
+  }
+
+  private applyRotary(x: string, rope: RopeSpec, headDim: number, name: string): string {
+    const { g } = this;
+    const { cos, sin } = this.rotary(rope);
+    const rd = rope.rotaryDim;
+    const rot = rd === headDim ? x : g.slice(x, [0], [rd], [3], `${name}/rot_part`);
+    let rotated: string;
+    if (rope.interleaved) {
+      // pairs (x0, x1) → (−x1, x0)
+      const pairs = g.reshape(rot, [0, 0, 0, rd / 2, 2], `${name}/pairs`);
+      const x0 = g.slice(pairs, [0], [1], [4], `${name}/x0`);
+      const x1 = g.slice(pairs, [1], [2], [4], `${name}/x1`);
+      rotated = g.reshape(g.concat([g.op1('Neg', [x1], `${name}/neg`), x0], 4, `${name}/swap`), [0, 0, 0, rd], `${name}/rotated`);
+    } else {
+      const x1 = g.slice(rot, [0], [rd / 2], [3], `${name}/x1`);
+      const x2 = g.slice(rot, [rd / 2], [rd], [3], `${name}/x2`);
+      rotated = g.concat([g.op1('Neg', [x2], `${name}/neg`), x1], 3, `${name}/rotate_half`);
+    }
+    const out = g.add(g.mul(rot, cos, `${name}/mul_cos`), g.mul(rotated, sin, `${name}/mul_sin`), `${name}/rope`);
+    if (rd === headDim) return out;
+    const pass = g.slice(x, [rd], [INT64_MAX], [3], `${name}/pass_part`);
+    return g.concat([out, pass], 3, `${name}/rope_concat`);
+  }
+
+  // ---------------------------------------------------------------- attention
+
+  private attention(l: number, x: string): string {
+    const { g, spec } = this;
+    const p = `layers.${l}.attn`;
+    const name = `/model/layers.${l}/attn`;
+    const H = spec.nHeads;
+    const KV = spec.nKvHeads;
+    const hd = spec.headDim;
+    let q = g.linear(x, `${p}.q.weight`, `${p}.q.bias`, `${name}/q_proj`);
+    let k = g.linear(x, `${p}.k.weight`, `${p}.k.bias`, `${name}/k_proj`);
+    const v = g.linear(x, `${p}.v.weight`, `${p}.v.bias`, `${name}/v_proj`);
+    q = g.transpose(g.reshape(q, [0, 0, H, hd], `${name}/q_heads`), [0, 2, 1, 3], `${name}/q_t`); // [b, H, s, hd]
+    k = g.transpose(g.reshape(k, [0, 0, KV, hd], `${name}/k_heads`), [0, 2, 1, 3], `${name}/k_t`); // [b, KV, s, hd]
+    let vv = g.transpose(g.reshape(v, [0, 0, KV, hd], `${name}/v_heads`), [0, 2, 1, 3], `${name}/v_t`);
+    if (spec.qkNorm) {
+      q = this.headNorm(q, `${p}.q_norm`, `${name}/q_norm`);
+      k = this.headNorm(k, `${p}.k_norm`, `${name}/k_norm`);
+    }
+    const rope = spec.positions === 'rope' ? this.ropeFor(l) : null;
+    if (rope) {
+      q = this.applyRotary(q, rope, hd, `${name}/q_rotary`);
+      k = this.applyRotary(k, rope, hd, `${name}/k_rotary`);
+    }
+    const pastK = g.input(`past_key_values.${l}.key`, DT.FLOAT, ['batch', KV, 'past', hd]);
+    const pastV = g.input(`past_key_values.${l}.value`, DT.FLOAT, ['batch', KV, 'past', hd]);
+    k = g.concat([pastK, k], 2, `${name}/k_cache`); // [b, KV, total, hd]
+    vv = g.concat([pastV, vv], 2, `${name}/v_cache`);
+    g.nodes.push({ opType: 'Identity', name: `${name}/present_k`, input: [k], output: [`present.${l}.key`] });
+    g.nodes.push({ opType: 'Identity', name: `${name}/present_v`, input: [vv], output: [`present.${l}.value`] });
+    g.output(`present.${l}.key`, DT.FLOAT, ['batch', KV, 'total', hd]);
+    g.output(`present.${l}.value`, DT.FLOAT, ['batch', KV, 'total', hd]);
+
+    // Grouped queries: view q as [b, KV, rep·s, hd] so each kv head serves its query group without copying K/V.
+    const rep = H / KV;
+    const qg = rep === 1 ? q : g.reshape(q, [0, KV, -1, hd], `${name}/q_groups`);
+    const kT = g.transpose(k, [0, 1, 3, 2], `${name}/k_T`);
+    let scores = g.matmul(qg, kT, `${name}/qk`);
+    if (rep !== 1) scores = g.reshape(scores, [0, H, -1, 0], `${name}/scores_heads`); // [b, H, s, total]
+    const scale = Array.isArray(spec.attnScale) ? spec.attnScale[l] : spec.attnScale;
+    if (scale !== 1) scores = g.mul(scores, g.scalarF(scale), `${name}/scale`);
+    if (spec.attnSoftcap) {
+      const c = g.scalarF(spec.attnSoftcap);
+      scores = g.mul(g.op1('Tanh', [g.div(scores, c, `${name}/softcap_div`)], `${name}/softcap_tanh`), c, `${name}/softcap_mul`);
+    }
+    scores = g.add(scores, this.mask(spec.slidingWindow[l] ?? null), `${name}/mask`);
+    let probs = g.op1('Softmax', [scores], `${name}/softmax`, { axis: -1 });
+    if (rep !== 1) probs = g.reshape(probs, [0, KV, -1, 0], `${name}/probs_groups`);
+    let ctx = g.matmul(probs, vv, `${name}/pv`); // [b, KV, rep·s, hd]
+    if (rep !== 1) ctx = g.reshape(ctx, [0, H, -1, hd], `${name}/ctx_heads`);
+    ctx = g.reshape(g.transpose(ctx, [0, 2, 1, 3], `${name}/ctx_t`), [0, 0, H * hd], `${name}/ctx_merge`);
+    return g.linear(ctx, `${p}.o.weight`, `${p}.o.bias`, `${name}/o_proj`);
+  }
+
+  /** Norm over each head's vector; x is [b, heads, s, hd]. */
+  private headNorm(x: string, prefix: string, name: string): string {
+    const { g, spec } = this;
+    const dims = g.weightDims(`${prefix}.weight`);
+    if (dims.length === 1) return this.norm(x, prefix, spec.qkNorm!.kind, spec.qkNorm!.eps, name);
+    // per-head weights [heads, hd] (StableLM): normalise with unit weights, then scale and shift per head
+    const { kind, eps } = spec.qkNorm!;
+    const unit = g.constF(new Float32Array(spec.headDim).fill(1));
+    let y: string;
+    if (kind === 'layer') {
+      const zero = g.constF(new Float32Array(spec.headDim));
+      y = g.op1('LayerNormalization', [x, unit, zero], `${name}/LayerNorm`, { axis: -1, epsilon: { float: eps } });
+    } else {
+      const ms = g.op1('ReduceMean', [g.mul(x, x, `${name}/Pow`), g.constI([-1])], `${name}/ReduceMean`, { keepdims: 1 });
+      y = g.div(x, g.op1('Sqrt', [g.add(ms, g.scalarF(eps), `${name}/AddEps`)], `${name}/Sqrt`), `${name}/Div`);
+    }
+    const w4 = g.unsqueeze(g.weight(`${prefix}.weight`), [0, 2], `${name}/w4`); // [1, heads, 1, hd]
+    y = g.mul(y, w4, `${name}/MulWeight`);
+    if (g.hasWeight(`${prefix}.bias`)) y = g.add(y, g.unsqueeze(g.weight(`${prefix}.bias`), [0, 2], `${name}/b4`), `${name}/AddBias`);
+    return y;
+  }
+
+  // ---------------------------------------------------------------- MLP and block
+
+  private activation(x: string, name: string): string {
+    const { g } = this;
+    switch (this.spec.mlp.act) {
+      case 'silu':
+        return g.mul(x, g.op1('Sigmoid', [x], `${name}/sigmoid`), `${name}/silu`);
+      case 'relu':
+        return g.op1('Relu', [x], `${name}/relu`);
+      case 'gelu': {
+        const e = g.op1('Erf', [g.mul(x, g.scalarF(Math.SQRT1_2), `${name}/div_sqrt2`)], `${name}/erf`);
+        return g.mul(g.mul(x, g.scalarF(0.5), `${name}/half`), g.add(e, g.scalarF(1), `${name}/erf_1`), `${name}/gelu`);
+      }
+      case 'gelu_tanh': {
+        const x3 = g.mul(g.mul(x, x, `${name}/x2`), x, `${name}/x3`);
+        const inner = g.mul(g.add(x, g.mul(x3, g.scalarF(0.044715), `${name}/c`), `${name}/sum`), g.scalarF(Math.sqrt(2 / Math.PI)), `${name}/k`);
+        const t = g.op1('Tanh', [inner], `${name}/tanh`);
+        return g.mul(g.mul(x, g.scalarF(0.5), `${name}/half`), g.add(t, g.scalarF(1), `${name}/tanh_1`), `${name}/gelu`);
+      }
+      case 'gelu_fast': {
+        // 0.5·x·(1 + tanh(x·0.7978845608·(1 + 0.044715·x²)))
+        const x2 = g.mul(x, x, `${name}/x2`);
+        const inner = g.mul(g.mul(x, g.scalarF(0.7978845608), `${name}/kx`), g.add(g.mul(x2, g.scalarF(0.044715), `${name}/cx2`), g.scalarF(1), `${name}/one`), `${name}/inner`);
+        const t = g.op1('Tanh', [inner], `${name}/tanh`);
+        return g.mul(g.mul(x, g.scalarF(0.5), `${name}/half`), g.add(t, g.scalarF(1), `${name}/tanh_1`), `${name}/gelu`);
+      }
+      case 'gelu_quick':
+        return g.mul(x, g.op1('Sigmoid', [g.mul(x, g.scalarF(1.702), `${name}/k`)], `${name}/sigmoid`), `${name}/gelu`);
+    }
+  }
+
+  private mlp(l: number, x: string): string {
+    const { g, spec } = this;
+    const p = `layers.${l}.mlp`;
+    const name = `/model/layers.${l}/mlp`;
+    let hidden: string;
+    if (spec.mlp.gated) {
+      const gate = g.linear(x, `${p}.gate.weight`, `${p}.gate.bias`, `${name}/gate_proj`);
+      const up = g.linear(x, `${p}.up.weight`, `${p}.up.bias`, `${name}/up_proj`);
+      hidden = g.mul(this.activation(gate, `${name}/act`), up, `${name}/gate_mul`);
+    } else {
+      hidden = this.activation(g.linear(x, `${p}.up.weight`, `${p}.up.bias`, `${name}/up_proj`), `${name}/act`);
+    }
+    return g.linear(hidden, `${p}.down.weight`, `${p}.down.bias`, `${name}/down_proj`);
+  }
+
+  private block(l: number, x: string): string {
+    const { g, spec } = this;
+    const { kind, eps } = spec.norm;
+    const name = `/model/layers.${l}`;
+    const p = `layers.${l}`;
+    const ln1 = this.norm(x, `${p}.attn_norm`, kind, eps, `${name}/input_layernorm`);
+    if (spec.residual === 'parallel') {
+      const attn = this.attention(l, ln1);
+      const ln2 = spec.sharedBlockNorm ? ln1 : this.norm(x, `${p}.mlp_norm`, kind, eps, `${name}/post_attention_layernorm`);
+      const mlp = this.mlp(l, ln2);
+      return g.add(g.add(x, attn, `${name}/residual_attn`), mlp, `${name}/residual_mlp`);
+    }
+    let attn = this.attention(l, ln1);
+    if (spec.sandwichNorms) attn = this.norm(attn, `${p}.post_attn_norm`, kind, eps, `${name}/post_attention_layernorm`);
+    const h = g.add(x, attn, `${name}/residual_attn`);
+    const ln2 = this.norm(h, `${p}.mlp_norm`, kind, eps, `${name}/pre_mlp_layernorm`);
+    let mlp = this.mlp(l, ln2);
+    if (spec.sandwichNorms) mlp = this.norm(mlp, `${p}.post_mlp_norm`, kind, eps, `${name}/post_mlp_layernorm`);
+    return g.add(h, mlp, `${name}/residual_mlp`);
+  }
+
+  // ---------------------------------------------------------------- lens head
+
+  private lensHead(stacked: string): void {
+    const { g, spec, lens } = this;
+    const L = spec.nLayers;
+    const V = spec.vocabSize;
+    const d = spec.dModel;
+    const normed = this.norm(stacked, 'final_norm', spec.norm.kind, spec.norm.eps, '/lens/final_norm');
+    const flat = g.reshape(normed, [-1, d], '/lens/flatten'); // [batch·layers, d]
+    const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
+    const gemmInputs = [flat, unembed];
+    if (g.hasWeight('lm_head.bias')) gemmInputs.push(g.weight('lm_head.bias'));
+    let logits = g.op1('Gemm', gemmInputs, '/lens/lm_head/Gemm', { transB: 1 }); // [batch·layers, V]
+    if (spec.finalSoftcap) {
+      const c = g.scalarF(spec.finalSoftcap);
+      logits = g.mul(g.op1('Tanh', [g.div(logits, c, '/lens/softcap_div')], '/lens/softcap_tanh'), c, '/lens/softcap_mul');
+    }
+    const logits3 = g.reshape(logits, [-1, L, V], '/lens/logits'); // [batch, layers, V]
+    const finalLogits = g.op1('Gather', [logits3, g.scalarI(L - 1)], '/lens/final_logits', { axis: 1 }); // [batch, V]
+    g.nodes.push({ opType: 'Identity', name: '/lens/logits_out', input: [finalLogits], output: ['logits'] });
+    g.output('logits', DT.FLOAT, ['batch', V]);
+
+    const lp = g.op1('LogSoftmax', [logits3], '/lens/log_softmax', { axis: -1 });
+    const argmax = g.op1('ArgMax', [lp], '/lens/argmax', { axis: -1, keepdims: 0 });
+    this.namedOutput(argmax, 'lens.argmax', DT.INT64, ['batch', L]);
+    if (lens.topK > 0) {
+      const [vals, ids] = g.op('TopK', [lp, g.constI([lens.topK])], '/lens/topk', { axis: -1, largest: 1, sorted: 1 }, 2);
+      this.namedOutput(vals, 'lens.topk_logprobs', DT.FLOAT, ['batch', L, lens.topK]);
+      this.namedOutput(ids, 'lens.topk_ids', DT.INT64, ['batch', L, lens.topK]);
+    }
+    let p: string | undefined;
+    const probs = (): string => (p ??= g.op1('Exp', [lp], '/lens/probs'));
+    for (const m of lens.metrics) {
+      const out = this.metric(m, lp, probs, logits3);
+      this.namedOutput(out, `lens.${m.name}`, DT.FLOAT, ['batch', L]);
+    }
+  }
+
+  private namedOutput(value: string, name: string, elemType: (typeof DT)[keyof typeof DT], shape: (number | string)[]): void {
+    this.g.nodes.push({ opType: 'Identity', name: `/out/${name}`, input: [value], output: [name] });
+    this.g.output(name, elemType, shape);
+  }
+
+  /** Entropy-like reductions over the last axis of log-probabilities lp. */
+  private entropyOf(lp: string, alpha: number, name: string, probs: () => string): string {
+    const { g } = this;
+    if (alpha === 1) {
+      return g.op1('Neg', [g.reduce('ReduceSum', g.mul(probs(), lp, `${name}/plogp`), [-1], `${name}/sum`)], `${name}/neg`);
+    }
+    if (alpha === Infinity) return g.op1('Neg', [g.reduce('ReduceMax', lp, [-1], `${name}/max`)], `${name}/neg`);
+    if (alpha === 0) {
+      // log #{i : p_i > 1e-20}
+      const keep = g.cast(g.op1('Greater', [lp, g.scalarF(Math.log(1e-20))], `${name}/above_eps`), DT.FLOAT, `${name}/count_f`);
+      return g.op1('Log', [g.reduce('ReduceSum', keep, [-1], `${name}/count`)], `${name}/log`);
+    }
+    // log Σ p^α / (1 − α) = logsumexp(α·lp) / (1 − α)
+    const lse = g.reduce('ReduceLogSumExp', g.mul(lp, g.scalarF(alpha), `${name}/alpha_lp`), [-1], `${name}/lse`);
+    return g.mul(lse, g.scalarF(1 / (1 - alpha)), `${name}/div`);
+  }
+
+  private metric(m: Metric, lp: string, probs: () => string, logits3: string): string {
+    const { g, spec } = this;
+    const name = `/lens/${m.name.replace(/:/g, '_')}`;
+    const L = spec.nLayers;
+    switch (m.kind) {
+      case 'shannon':
+        return this.entropyOf(lp, 1, name, probs);
+      case 'renyi':
+        return this.entropyOf(lp, m.alpha, name, probs);
+      case 'moment':
+        return g.reduce('ReduceMean', g.op1('Exp', [g.mul(lp, g.scalarF(m.k), `${name}/k_lp`)], `${name}/pk`), [-1], `${name}/mean`);
+      case 'thresholded': {
+        // only entries with p > mean(p) − std(p) (population std, per distribution) count; no renormalisation
+        const pr = probs();
+        const mean = g.op1('ReduceMean', [pr, g.constI([-1])], `${name}/mean`, { keepdims: 1 });
+        const dev = g.sub(pr, mean, `${name}/dev`);
+        const std = g.op1('Sqrt', [g.op1('ReduceMean', [g.mul(dev, dev, `${name}/dev2`), g.constI([-1])], `${name}/var`, { keepdims: 1 })], `${name}/std`);
+        const keep = g.op1('Greater', [pr, g.sub(mean, std, `${name}/th`)], `${name}/keep`);
+        const term = m.of === 'shannon'
+          ? g.op1('Neg', [g.mul(pr, lp, `${name}/plogp`)], `${name}/neg`)
+          : g.op1('Exp', [g.mul(lp, g.scalarF(m.of.moment), `${name}/k_lp`)], `${name}/pk`);
+        const kept = g.op1('Where', [keep, term, g.scalarF(0)], `${name}/where`);
+        return m.of === 'shannon'
+          ? g.reduce('ReduceSum', kept, [-1], `${name}/sum`)
+          : g.reduce('ReduceMean', kept, [-1], `${name}/mean_kept`);
+      }
+      case 'kl': {
+        const pr = probs();
+        if (m.target === 'final') {
+          const last = g.slice(lp, [L - 1], [L], [1], `${name}/last`); // [b, 1, V]
+          return g.reduce('ReduceSum', g.mul(pr, g.sub(lp, last, `${name}/diff`), `${name}/p_diff`), [-1], `${name}/sum`);
+        }
+        if (L === 1) return g.reduce('ReduceSum', g.mul(pr, g.scalarF(0), `${name}/zero`), [-1], `${name}/sum`);
+        const cur = g.slice(lp, [0], [L - 1], [1], `${name}/cur`);
+        const nxt = g.slice(lp, [1], [L], [1], `${name}/next`);
+        const pc = g.slice(pr, [0], [L - 1], [1], `${name}/pcur`);
+        const kl = g.reduce('ReduceSum', g.mul(pc, g.sub(cur, nxt, `${name}/diff`), `${name}/p_diff`), [-1], `${name}/sum`); // [b, L−1]
+        return g.op1('Pad', [kl, g.constI([0, 0, 0, 1])], `${name}/pad_last`, { mode: 'constant' });
+      }
+      case 'anchored': {
+        const ids = this.lens.anchorIds;
+        if (!ids || ids.length === 0) throw new Error(`metric ${m.name} needs anchor ids`);
+        const sub = g.op1('Gather', [logits3, g.constI(ids)], `${name}/gather`, { axis: 2 }); // [b, L, A]
+        const alp = g.op1('LogSoftmax', [sub], `${name}/log_softmax`, { axis: -1 });
+        let ap: string | undefined;
+        return this.entropyOf(alp, m.alpha, name, () => (ap ??= g.op1('Exp', [alp], `${name}/probs`)));
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DecoderSpec, WeightSource } from '../models/types.js';
+import { UserError } from '../util/errors.js';
+import type { ExternalWeight } from './builder.js';
+
+/** Bumped whenever the exported weight layout changes, so old caches are rebuilt. */
+export const WEIGHTS_FORMAT = 1;
+const ALIGN = 4096;
+
+export function defaultCacheDir(): string {
+  if (process.env.ENTROPYLENS_CACHE) return process.env.ENTROPYLENS_CACHE;
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'entropylens');
+}
+
+export interface ExportedWeights {
+  /** Folder holding weights.bin, weights.json and the graph files. */
+  dir: string;
+  weights: Map<string, ExternalWeight>;
+  /** True when weights.bin had to be written now. */
+  built: boolean;
+}
+
+interface Index {
+  format: number;
+  key: string;
+  entries: ExternalWeight[];
+}
+
+/**
+ * Write the architecture's weights (float32, canonical names) once into `<cacheDir>/<key>/weights.bin`
+ * and reuse them while the checkpoint fingerprint and the spec are unchanged. The index is written
+ * last, so an interrupted export is never mistaken for a finished one.
+ */
+export function exportWeights(
+  spec: DecoderSpec,
+  sources: WeightSource[],
+  fingerprint: string,
+  cacheDir: string,
+  onProgress?: (done: number, total: number) => void,
+): ExportedWeights {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]) }))
+    .digest('hex')
+    .slice(0, 24);
+  const dir = path.join(cacheDir, `${spec.modelType}-${key}`);
+  const indexFile = path.join(dir, 'weights.json');
+  const binFile = path.join(dir, 'weights.bin');
+  try {
+    const idx = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as Index;
+    const size = fs.statSync(binFile).size;
+    const last = idx.entries[idx.entries.length - 1];
+    if (idx.format === WEIGHTS_FORMAT && idx.key === key && (!last || last.offset + last.length <= size)) {
+      return { dir, weights: new Map(idx.entries.map((e) => [e.name, e])), built: false };
+    }
+  } catch {
+    // no usable cache: build it
+  }
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new UserError(`cannot create the cache folder ${dir}: ${(err as Error).message} (choose another with --cache-dir)`);
+  }
+  const tmp = `${binFile}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  const entries: ExternalWeight[] = [];
+  let offset = 0;
+  try {
+    for (let i = 0; i < sources.length; i++) {
+      const s = sources[i];
+      const data = s.load();
+      const expected = s.dims.reduce((a, b) => a * b, 1);
+      if (data.length !== expected) {
+        throw new Error(`weight ${s.name}: ${data.length} values, expected ${expected} for shape [${s.dims.join(', ')}]`);
+      }
+      const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
+      if (pad) {
+        fs.writeSync(fd, Buffer.alloc(pad));
+        offset += pad;
+      }
+      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      let written = 0;
+      while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+      entries.push({ name: s.name, dims: s.dims, offset, length: bytes.length });
+      offset += bytes.length;
+      onProgress?.(i + 1, sources.length);
+    }
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, binFile);
+  const idxTmp = `${indexFile}.${process.pid}.tmp`;
+  fs.writeFileSync(idxTmp, JSON.stringify({ format: WEIGHTS_FORMAT, key, entries } satisfies Index));
+  fs.renameSync(idxTmp, indexFile);
+  return { dir, weights: new Map(entries.map((e) => [e.name, e])), built: true };
+}

@@ -1,0 +1,334 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { buildDecoderGraph, type Intervention, type LensOptions } from '../graph/decoder.js';
+import { defaultCacheDir, exportWeights } from '../graph/export.js';
+import { needsAnchors, parseMetrics, type Metric } from '../graph/metrics.js';
+import { openCheckpoint, TensorResolver, type Checkpoint } from '../models/checkpoint.js';
+import { architectureFor } from '../models/registry.js';
+import type { Architecture, DecoderSpec } from '../models/types.js';
+import { GraphSession, type Device, type Feed, type RunOutputs } from '../runtime/session.js';
+import { TextTokenizer } from '../tokenizer/index.js';
+import { UserError } from '../util/errors.js';
+import { Sampler } from './sampling.js';
+import { windowMeans } from './windows.js';
+
+export interface LoadOptions {
+  /** Where exported weights and graphs are kept (default: ~/.cache/entropylens). */
+  cacheDir?: string;
+  threads?: number;
+  device?: Device;
+  /** Called while the weight cache is being written (first load of a checkpoint). */
+  onExportProgress?: (done: number, total: number) => void;
+}
+
+/** A prompt as text (tokenized, BOS rule applied) or as ids (used verbatim). */
+export type PromptInput = string | { text: string } | { ids: number[] };
+
+export interface ProfileOptions {
+  maxNewTokens?: number;
+  /** 0 = greedy (default). */
+  temperature?: number;
+  seed?: number;
+  /** Metric names (`shannon`, `renyi:0.5`, …) or parsed metrics; default shannon. */
+  metrics?: string | string[] | Metric[];
+  /** Average the steps in W consecutive windows (W must divide maxNewTokens). */
+  windows?: number;
+  topK?: number;
+  batchSize?: number;
+  /** Stop a prompt's generation after it produces an EOS token. */
+  stopAtEos?: boolean;
+  /** Prepend the tokenizer's BOS to text prompts (PROTOCOL §1); default true. */
+  bos?: boolean;
+  anchorIds?: number[];
+  interventions?: Intervention[];
+  /** Called after each batch with the number of prompts finished so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ProfileResult {
+  /** Position of the prompt in the input list. */
+  index: number;
+  prompt: string | null;
+  inputIds: number[];
+  generatedIds: number[];
+  completion: string | null;
+  /** metric name → steps × layers (layer 0 = output of block 0). */
+  metrics: Record<string, number[][]>;
+  /** With `windows`: metric name → windows × layers. */
+  windows?: Record<string, number[][]>;
+  /** steps × layers: the lens' top-1 token id. */
+  argmax: number[][];
+  /** With topK: steps × layers × k. */
+  topk?: { ids: number[][][]; probs: number[][][] };
+}
+
+const DEFAULT_METRICS = 'shannon';
+
+/** A loaded checkpoint, ready to profile prompts. */
+export class LensModel {
+  private readonly sessions = new Map<string, Promise<GraphSession>>();
+
+  private constructor(
+    readonly dir: string,
+    readonly config: Record<string, unknown>,
+    readonly arch: Architecture,
+    readonly spec: DecoderSpec,
+    readonly tokenizer: TextTokenizer | undefined,
+    private readonly cache: { dir: string; weights: Map<string, import('../graph/builder.js').ExternalWeight> },
+    private readonly loadOpts: LoadOptions,
+    /** Seconds spent exporting weights (0 when the cache was warm). */
+    readonly exportSeconds: number,
+  ) {}
+
+  static async load(dir: string, opts: LoadOptions = {}): Promise<LensModel> {
+    const ckpt: Checkpoint = openCheckpoint(dir);
+    const arch = architectureFor(ckpt.config.model_type, path.join(ckpt.dir, 'config.json'));
+    const spec = arch.spec(ckpt.config);
+    const resolver = new TensorResolver(ckpt, arch.prefixes);
+    const sources = arch.weights(spec, resolver, ckpt);
+    const unembed = sources.find((s) => s.name === 'lm_head.weight') ?? sources.find((s) => s.name === 'embed.weight');
+    if (unembed) spec.vocabSize = unembed.dims[0];
+    const t0 = performance.now();
+    const cache = exportWeights(spec, sources, ckpt.fingerprint, opts.cacheDir ?? defaultCacheDir(), opts.onExportProgress);
+    const exportSeconds = cache.built ? (performance.now() - t0) / 1000 : 0;
+    const tokenizer = TextTokenizer.load(ckpt.dir);
+    const model = new LensModel(ckpt.dir, ckpt.config, arch, spec, tokenizer, cache, opts, exportSeconds);
+    // Build the default graph now so load time includes session creation.
+    await model.session({ metrics: parseMetrics(DEFAULT_METRICS), topK: 0 });
+    return model;
+  }
+
+  get nLayers(): number {
+    return this.spec.nLayers;
+  }
+
+  /** One ONNX session per distinct lens head / intervention set, built on first use and kept. */
+  private session(lens: LensOptions): Promise<GraphSession> {
+    const key = createHash('sha256').update(JSON.stringify(lens)).digest('hex').slice(0, 16);
+    let s = this.sessions.get(key);
+    if (!s) {
+      const file = path.join(this.cache.dir, `graph-${key}.onnx`);
+      const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, file);
+      s = GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device });
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  /** Token ids of a prompt: text is tokenized and gets BOS when the tokenizer has one; ids are verbatim. */
+  promptIds(p: PromptInput, index: number, bos = true): { ids: number[]; text: string | null } {
+    if (typeof p === 'object' && 'ids' in p) {
+      if (p.ids.length === 0) throw new UserError(`prompt ${index + 1} has no token ids`);
+      for (const id of p.ids) {
+        if (!Number.isInteger(id) || id < 0 || id >= this.spec.vocabSize) {
+          throw new UserError(`prompt ${index + 1}: token id ${id} is outside the vocabulary [0, ${this.spec.vocabSize})`);
+        }
+      }
+      return { ids: [...p.ids], text: null };
+    }
+    const text = typeof p === 'string' ? p : p.text;
+    if (text.length === 0) throw new UserError(`prompt ${index + 1} is empty; give some text (or token ids with --input-ids)`);
+    if (!this.tokenizer) {
+      throw new UserError(`${this.dir} has no tokenizer.json, so text prompts cannot be tokenized; give token ids (--input-ids 1,2,3)`);
+    }
+    const body = this.tokenizer.encode(text);
+    const ids = bos && this.tokenizer.bosId !== undefined ? [this.tokenizer.bosId, ...body] : body;
+    if (ids.length === 0) throw new UserError(`prompt ${index + 1} tokenizes to nothing`);
+    return { ids, text };
+  }
+
+  /** Profile prompts, yielding each prompt's result as soon as its batch finishes (in input order). */
+  async *profile(prompts: PromptInput[], opts: ProfileOptions = {}): AsyncGenerator<ProfileResult> {
+    const maxNew = opts.maxNewTokens ?? 8;
+    if (!Number.isInteger(maxNew) || maxNew < 1) throw new UserError(`--max-new-tokens must be a positive integer, got ${maxNew}`);
+    const windows = opts.windows;
+    if (windows !== undefined) {
+      if (!Number.isInteger(windows) || windows < 1 || maxNew % windows !== 0) {
+        throw new UserError(`--windows ${windows} must be a positive integer that divides --max-new-tokens ${maxNew}`);
+      }
+      if (opts.stopAtEos && windows > 1) throw new UserError('--windows cannot be combined with --stop-at-eos (stopped prompts have fewer steps than the windows need)');
+    }
+    const temperature = opts.temperature ?? 0;
+    if (!(temperature >= 0)) throw new UserError(`--temperature must be ≥ 0, got ${temperature}`);
+    const metrics = Array.isArray(opts.metrics) && typeof opts.metrics[0] === 'object' ? (opts.metrics as Metric[]) : parseMetrics((opts.metrics as string | string[] | undefined) ?? DEFAULT_METRICS);
+    const anchorIds = opts.anchorIds ? [...new Set(opts.anchorIds)].sort((a, b) => a - b) : undefined;
+    if (needsAnchors(metrics) && (!anchorIds || anchorIds.length === 0)) {
+      throw new UserError('anchored metrics need anchor tokens: give --anchors "A,B,C" or --anchor-ids 3,7,11');
+    }
+    for (const id of anchorIds ?? []) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.spec.vocabSize) throw new UserError(`anchor id ${id} is outside the vocabulary [0, ${this.spec.vocabSize})`);
+    }
+    const topK = opts.topK ?? 0;
+    if (!Number.isInteger(topK) || topK < 0 || topK > this.spec.vocabSize) throw new UserError(`--top-k must be an integer in [0, ${this.spec.vocabSize}], got ${topK}`);
+    for (const iv of opts.interventions ?? []) {
+      if (!Number.isInteger(iv.layer) || iv.layer < 0 || iv.layer >= this.spec.nLayers) {
+        throw new UserError(`intervention on block ${iv.layer}: the model has blocks 0..${this.spec.nLayers - 1}`);
+      }
+    }
+    const batchSize = opts.batchSize ?? 8;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${batchSize}`);
+
+    // Tokenize and check every prompt before any work starts.
+    const items = prompts.map((p, i) => ({ index: i, ...this.promptIds(p, i, opts.bos ?? true) }));
+    for (const it of items) {
+      if (it.ids.length + maxNew - 1 > this.spec.maxPositions) {
+        throw new UserError(
+          `prompt ${it.index + 1} has ${it.ids.length} tokens; with --max-new-tokens ${maxNew} it needs ${it.ids.length + maxNew - 1} positions, ` +
+            `more than the model's context of ${this.spec.maxPositions}; shorten the prompt or lower --max-new-tokens`,
+        );
+      }
+    }
+    const lens: LensOptions = { metrics, topK, anchorIds, interventions: opts.interventions?.length ? opts.interventions : undefined };
+    const session = await this.session(lens);
+    for (let start = 0; start < items.length; start += batchSize) {
+      const batch = items.slice(start, start + batchSize);
+      const results = await this.generateBatch(session, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false });
+      for (const r of results) {
+        if (windows !== undefined) {
+          r.windows = {};
+          for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, windows);
+        }
+        yield r;
+      }
+      opts.onProgress?.(Math.min(items.length, start + batchSize), items.length);
+    }
+  }
+
+  private async generateBatch(
+    session: GraphSession,
+    batch: { index: number; ids: number[]; text: string | null }[],
+    o: { maxNew: number; temperature: number; seed: number; metrics: Metric[]; topK: number; stopAtEos: boolean },
+  ): Promise<ProfileResult[]> {
+    const B = batch.length;
+    const L = this.spec.nLayers;
+    const KV = this.spec.nKvHeads;
+    const hd = this.spec.headDim;
+    const maxLen = Math.max(...batch.map((b) => b.ids.length));
+    const padId = 0n;
+    const eos = new Set(this.spec.eosTokenIds.length ? this.spec.eosTokenIds : this.tokenizer?.eosIds ?? []);
+
+    // Left-padded prefill inputs.
+    const inputIds = new BigInt64Array(B * maxLen).fill(padId);
+    let mask = new BigInt64Array(B * maxLen);
+    const positions = new BigInt64Array(B * maxLen).fill(1n);
+    const nextPos: number[] = [];
+    batch.forEach((b, r) => {
+      const off = maxLen - b.ids.length;
+      b.ids.forEach((id, j) => {
+        inputIds[r * maxLen + off + j] = BigInt(id);
+        mask[r * maxLen + off + j] = 1n;
+        positions[r * maxLen + off + j] = BigInt(j);
+      });
+      nextPos.push(b.ids.length);
+    });
+    const past: Record<string, Feed> = {};
+    for (const name of session.inputNames) {
+      if (name.startsWith('past_key_values.')) past[name] = { type: 'float32', data: new Float32Array(0), dims: [B, KV, 0, hd] };
+    }
+    const results: ProfileResult[] = batch.map((b) => ({
+      index: b.index,
+      prompt: b.text,
+      inputIds: b.ids,
+      generatedIds: [],
+      completion: null,
+      metrics: Object.fromEntries(o.metrics.map((m) => [m.name, [] as number[][]])),
+      argmax: [],
+      topk: o.topK > 0 ? { ids: [], probs: [] } : undefined,
+    }));
+    const samplers = batch.map((b) => new Sampler(o.seed, b.index));
+    const done = new Array<boolean>(B).fill(false);
+    let feedIds = inputIds;
+    let feedPos = positions;
+    let seq = maxLen;
+    let total = maxLen;
+    for (let step = 0; step < o.maxNew; step++) {
+      const out: RunOutputs = await session.run({
+        input_ids: { type: 'int64', data: feedIds, dims: [B, seq] },
+        attention_mask: { type: 'int64', data: mask, dims: [B, total] },
+        position_ids: { type: 'int64', data: feedPos, dims: [B, seq] },
+        ...past,
+      });
+      const logits = out.logits.data as Float32Array; // [B, V]
+      const V = out.logits.dims[1];
+      const argmax = out['lens.argmax'].data as BigInt64Array; // [B, L]
+      const next = new BigInt64Array(B);
+      for (let r = 0; r < B; r++) {
+        if (done[r]) {
+          next[r] = padId;
+          continue;
+        }
+        const res = results[r];
+        for (const m of o.metrics) {
+          const d = out[`lens.${m.name}`].data as Float32Array;
+          res.metrics[m.name].push(Array.from(d.subarray(r * L, (r + 1) * L)));
+        }
+        res.argmax.push(Array.from(argmax.subarray(r * L, (r + 1) * L), Number));
+        if (res.topk) {
+          const k = o.topK;
+          const ids = out['lens.topk_ids'].data as BigInt64Array;
+          const lps = out['lens.topk_logprobs'].data as Float32Array;
+          const rowIds: number[][] = [];
+          const rowProbs: number[][] = [];
+          for (let l = 0; l < L; l++) {
+            const off = (r * L + l) * k;
+            rowIds.push(Array.from(ids.subarray(off, off + k), Number));
+            rowProbs.push(Array.from(lps.subarray(off, off + k), (v) => Math.exp(v)));
+          }
+          res.topk.ids.push(rowIds);
+          res.topk.probs.push(rowProbs);
+        }
+        const row = logits.subarray(r * V, (r + 1) * V);
+        const tok = o.temperature > 0 ? samplers[r].sample(row, o.temperature) : argmaxOf(row);
+        res.generatedIds.push(tok);
+        next[r] = BigInt(tok);
+        if (o.stopAtEos && eos.has(tok)) done[r] = true;
+      }
+      if (step === o.maxNew - 1 || done.every(Boolean)) break;
+      // Decode step: one new token per row, the cache from this run.
+      for (const name of Object.keys(past)) {
+        const present = out[name.replace('past_key_values.', 'present.')];
+        past[name] = { type: 'float32', data: present.data as Float32Array, dims: [...present.dims] };
+      }
+      const newMask = new BigInt64Array(B * (total + 1));
+      for (let r = 0; r < B; r++) {
+        newMask.set(mask.subarray(r * total, (r + 1) * total), r * (total + 1));
+        newMask[r * (total + 1) + total] = 1n;
+      }
+      mask = newMask;
+      total += 1;
+      seq = 1;
+      feedIds = next;
+      feedPos = BigInt64Array.from(nextPos.map((p) => BigInt(p)));
+      for (let r = 0; r < B; r++) nextPos[r] += 1;
+    }
+    for (const res of results) res.completion = this.tokenizer ? this.tokenizer.decode(res.generatedIds) : null;
+    return results;
+  }
+
+  /** Decode one token id to text (for the human view); null without a tokenizer. */
+  tokenText(id: number): string | null {
+    return this.tokenizer ? this.tokenizer.decode([id]) : null;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).release();
+    this.sessions.clear();
+  }
+}
+
+/** Index of the largest value; the first one on ties, as torch.argmax. */
+export function argmaxOf(row: Float32Array): number {
+  let best = 0;
+  let bv = row[0];
+  for (let i = 1; i < row.length; i++) {
+    if (row[i] > bv) {
+      bv = row[i];
+      best = i;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,214 @@
+/** Helpers shared by the architecture files: weight sources, config reading, rotary frequencies. */
+import type { Checkpoint, TensorResolver } from './checkpoint.js';
+import type { Activation, DecoderSpec, RopeSpec, WeightSource } from './types.js';
+import { UserError } from '../util/errors.js';
+import { cfgNumber as num, cfgOptionalNumberList } from './config.js';
+
+export type Config = Record<string, unknown>;
+
+// ------------------------------------------------------------------ config access
+
+export { cfgNumber as num, cfgInt as int, cfgBool as bool, cfgString as str } from './config.js';
+
+/** bos/eos ids: a number, a list, or absent. */
+export function tokenIds(cfg: Config, key: string): number[] {
+  return cfgOptionalNumberList(cfg, key) ?? [];
+}
+
+export function activation(name: string, key = 'hidden_act'): Activation {
+  switch (name) {
+    case 'silu':
+    case 'swish':
+      return 'silu';
+    case 'gelu':
+      return 'gelu';
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+    case 'gelu_tanh':
+      return 'gelu_tanh';
+    case 'gelu_fast':
+      return 'gelu_fast';
+    case 'quick_gelu':
+      return 'gelu_quick';
+    case 'relu':
+      return 'relu';
+    default:
+      throw new UserError(`config.json: activation '${key}' = '${name}' is not supported (supported: silu, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, relu)`);
+  }
+}
+
+// ------------------------------------------------------------------ weights
+
+export function transpose2d(src: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const B = 64; // blocked for cache locality on large matrices
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    const r1 = Math.min(rows, r0 + B);
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) {
+        const base = r * cols;
+        for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c];
+      }
+    }
+  }
+  return out;
+}
+
+/** Shape of a tensor found under the resolver's prefixes (UserError naming it when absent). */
+export function shapeOf(r: TensorResolver, ckpt: Checkpoint, name: string): number[] {
+  const full = r.resolve(name);
+  if (full === undefined) {
+    r.get(name); // throws the resolver's error naming the tensor and the prefixes tried
+  }
+  return ckpt.tensors.get(full!)!.shape;
+}
+
+function expectShape(name: string, shape: number[], expected: number[], dir: string): void {
+  if (shape.length !== expected.length || shape.some((v, i) => v !== expected[i])) {
+    throw new UserError(`tensor ${name} in ${dir} has shape [${shape.join(', ')}], expected [${expected.join(', ')}] from config.json`);
+  }
+}
+
+/** Builds WeightSources for one checkpoint, with shape checks against what config.json implies. */
+export class WeightList {
+  readonly items: WeightSource[] = [];
+  constructor(
+    readonly r: TensorResolver,
+    readonly ckpt: Checkpoint,
+  ) {}
+
+  has(name: string): boolean {
+    return this.r.resolve(name) !== undefined;
+  }
+
+  /** Check a tensor's shape without exporting it (fused tensors that are split on load). */
+  expect(hf: string, expected: number[]): void {
+    expectShape(hf, shapeOf(this.r, this.ckpt, hf), expected, this.ckpt.dir);
+  }
+
+  /** A tensor as stored ([rows, …] kept), e.g. norms, embeddings, lm_head. */
+  plain(canon: string, hf: string, expected?: number[]): void {
+    const shape = shapeOf(this.r, this.ckpt, hf);
+    if (expected) expectShape(hf, shape, expected, this.ckpt.dir);
+    this.items.push({ name: canon, dims: shape, load: () => this.r.get(hf) });
+  }
+
+  plainIfPresent(canon: string, hf: string, expected?: number[]): void {
+    if (this.has(hf)) this.plain(canon, hf, expected);
+  }
+
+  /** A PyTorch Linear weight [out, in], exported transposed as [in, out]. */
+  linear(canon: string, hf: string, out: number, inp: number): void {
+    const shape = shapeOf(this.r, this.ckpt, hf);
+    expectShape(hf, shape, [out, inp], this.ckpt.dir);
+    this.items.push({ name: canon, dims: [inp, out], load: () => transpose2d(this.r.get(hf), out, inp) });
+  }
+
+  /** A GPT-2 Conv1D weight, already [in, out]. */
+  conv1d(canon: string, hf: string, inp: number, out: number): void {
+    this.plain(canon, hf, [inp, out]);
+  }
+
+  /** A derived weight (split of a fused tensor, folded norm, …). */
+  derived(canon: string, dims: number[], load: () => Float32Array): void {
+    this.items.push({ name: canon, dims, load });
+  }
+
+  /**
+   * Token embeddings and unembedding. Tied checkpoints may keep only the embedding or only
+   * `lm_head.weight`; the embedding is exported as `embed.weight` either way, and an untied
+   * unembedding as `lm_head.weight` [V, d].
+   */
+  embeddings(spec: { tiedEmbeddings: boolean; dModel: number }, embedNames: string[], headNames: string[]): number {
+    const embed = embedNames.find((n) => this.has(n));
+    const head = headNames.find((n) => this.has(n));
+    if (spec.tiedEmbeddings) {
+      const src = embed ?? head;
+      if (!src) this.r.get(embedNames[0]);
+      const shape = shapeOf(this.r, this.ckpt, src!);
+      this.plain('embed.weight', src!, [shape[0], spec.dModel]);
+      return shape[0];
+    }
+    if (!embed) this.r.get(embedNames[0]);
+    if (!head) this.r.get(headNames[0]);
+    const es = shapeOf(this.r, this.ckpt, embed!);
+    this.plain('embed.weight', embed!, [es[0], spec.dModel]);
+    const hs = shapeOf(this.r, this.ckpt, head!);
+    this.plain('lm_head.weight', head!, [hs[0], spec.dModel]);
+    return hs[0];
+  }
+}
+
+/** Row count of the unembedding (V of the lens), read from the tensors without loading them. */
+export function unembedRows(wl: WeightList): number {
+  const head = wl.items.find((w) => w.name === 'lm_head.weight') ?? wl.items.find((w) => w.name === 'embed.weight');
+  return head!.dims[0];
+}
+
+// ------------------------------------------------------------------ rotary
+
+/** inv_freq[i] = 1 / base^(2i/dim), rounded to float32 as the reference computes it. */
+export function defaultInvFreq(base: number, dim: number): Float32Array {
+  const out = new Float32Array(dim / 2);
+  for (let i = 0; i < dim / 2; i++) out[i] = 1 / Math.pow(base, Math.fround((2 * i) / dim));
+  return out;
+}
+
+/**
+ * Rotary spec from the usual config keys: rope_theta, rope_scaling ({rope_type|type: default,
+ * linear, dynamic, llama3}); the rotary dimension is given by the caller (partial rotary).
+ */
+export function ropeFromConfig(cfg: Config, rotaryDim: number, baseKeys: string[] = ['rope_theta'], baseDefault = 10000): RopeSpec {
+  if (rotaryDim % 2 !== 0 || rotaryDim <= 0) throw new UserError(`config.json: the rotary dimension ${rotaryDim} must be a positive even number`);
+  const base = num(cfg, baseKeys, baseDefault);
+  const inv = defaultInvFreq(base, rotaryDim);
+  const rs = cfg.rope_scaling as Record<string, unknown> | null | undefined;
+  if (!rs) return { rotaryDim, invFreq: inv };
+  const type = String(rs.rope_type ?? rs.type ?? 'default');
+  const factor = typeof rs.factor === 'number' ? rs.factor : 1;
+  switch (type) {
+    case 'default':
+      return { rotaryDim, invFreq: inv };
+    case 'linear':
+      return { rotaryDim, invFreq: inv.map((f) => f / factor) };
+    case 'dynamic':
+      return {
+        rotaryDim,
+        invFreq: inv,
+        dynamic: { base, factor, maxPositions: num(cfg, ['max_position_embeddings']) },
+      };
+    case 'llama3': {
+      const low = Number(rs.low_freq_factor ?? 1);
+      const high = Number(rs.high_freq_factor ?? 4);
+      const oldCtx = Number(rs.original_max_position_embeddings ?? 8192);
+      const lowWavelen = oldCtx / low;
+      const highWavelen = oldCtx / high;
+      const out = new Float32Array(inv.length);
+      for (let i = 0; i < inv.length; i++) {
+        const f = inv[i];
+        const wavelen = (2 * Math.PI) / f;
+        let v = wavelen > lowWavelen ? f / factor : f;
+        if (!(wavelen < highWavelen) && !(wavelen > lowWavelen)) {
+          const smooth = (oldCtx / wavelen - low) / (high - low);
+          v = (1 - smooth) * (v / factor) + smooth * v;
+        }
+        out[i] = v;
+      }
+      return { rotaryDim, invFreq: out };
+    }
+    default:
+      throw new UserError(`config.json: rope_scaling type '${type}' is not supported (supported: default, linear, dynamic, llama3)`);
+  }
+}
+
+/** Sliding windows for every layer: the same window everywhere, or none. */
+export function uniformWindows(nLayers: number, window: number | null): (number | null)[] {
+  return Array.from({ length: nLayers }, () => window);
+}
+
+export function checkHeads(spec: Pick<DecoderSpec, 'nHeads' | 'nKvHeads' | 'dModel' | 'headDim'>): void {
+  if (spec.nHeads % spec.nKvHeads !== 0) {
+    throw new UserError(`config.json: num_attention_heads (${spec.nHeads}) must be a multiple of num_key_value_heads (${spec.nKvHeads})`);
+  }
+}

@@ -1,0 +1,73 @@
+/** GPT-2: learned positions, LayerNorm, fused Conv1D c_attn ([in, out] layout), tied wte. */
+import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows } from './common.js';
+import type { Architecture, DecoderSpec } from './types.js';
+
+export const gpt2: Architecture = {
+  modelTypes: ['gpt2'],
+  hfClasses: ['GPT2LMHeadModel'],
+  features: ['learned absolute positions', 'Conv1D [in, out] weights', 'fused c_attn', 'scale_attn_by_inverse_layer_idx', 'tied wte'],
+  prefixes: ['transformer.', ''],
+  spec(cfg) {
+    const dModel = int(cfg, ['n_embd', 'hidden_size']);
+    const nHeads = int(cfg, ['n_head', 'num_attention_heads']);
+    const nLayers = int(cfg, ['n_layer', 'num_hidden_layers']);
+    const headDim = dModel / nHeads;
+    const base = bool(cfg, 'scale_attn_weights', true) ? 1 / Math.sqrt(headDim) : 1;
+    const byLayer = bool(cfg, 'scale_attn_by_inverse_layer_idx', false);
+    const spec: DecoderSpec = {
+      modelType: 'gpt2',
+      nLayers,
+      dModel,
+      nHeads,
+      nKvHeads: nHeads,
+      headDim,
+      vocabSize: int(cfg, 'vocab_size'),
+      maxPositions: int(cfg, ['n_positions', 'max_position_embeddings']),
+      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
+      positions: 'learned',
+      attnScale: byLayer ? Array.from({ length: nLayers }, (_, l) => base / (l + 1)) : base,
+      slidingWindow: uniformWindows(nLayers, null),
+      mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
+      residual: 'sequential',
+      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
+      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    };
+    return spec;
+  },
+  weights(spec, r, ckpt) {
+    const w = new WeightList(r, ckpt);
+    const d = spec.dModel;
+    const inner = int(ckpt.config, 'n_inner', 4 * d);
+    w.embeddings(spec, ['wte.weight'], ['lm_head.weight']);
+    w.plain('pos_embed.weight', 'wpe.weight', [spec.maxPositions, d]);
+    for (let i = 0; i < spec.nLayers; i++) {
+      const p = `h.${i}`;
+      const c = `layers.${i}`;
+      w.plain(`${c}.attn_norm.weight`, `${p}.ln_1.weight`, [d]);
+      w.plain(`${c}.attn_norm.bias`, `${p}.ln_1.bias`, [d]);
+      w.plain(`${c}.mlp_norm.weight`, `${p}.ln_2.weight`, [d]);
+      w.plain(`${c}.mlp_norm.bias`, `${p}.ln_2.bias`, [d]);
+      // c_attn is [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v
+      w.expect(`${p}.attn.c_attn.weight`, [d, 3 * d]);
+      ['q', 'k', 'v'].forEach((n, j) => {
+        w.derived(`${c}.attn.${n}.weight`, [d, d], () => {
+          const full = r.get(`${p}.attn.c_attn.weight`);
+          const out = new Float32Array(d * d);
+          for (let row = 0; row < d; row++) out.set(full.subarray(row * 3 * d + j * d, row * 3 * d + (j + 1) * d), row * d);
+          return out;
+        });
+        w.derived(`${c}.attn.${n}.bias`, [d], () => r.get(`${p}.attn.c_attn.bias`).slice(j * d, (j + 1) * d));
+      });
+      w.conv1d(`${c}.attn.o.weight`, `${p}.attn.c_proj.weight`, d, d);
+      w.plain(`${c}.attn.o.bias`, `${p}.attn.c_proj.bias`, [d]);
+      w.conv1d(`${c}.mlp.up.weight`, `${p}.mlp.c_fc.weight`, d, inner);
+      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.c_fc.bias`, [inner]);
+      w.conv1d(`${c}.mlp.down.weight`, `${p}.mlp.c_proj.weight`, inner, d);
+      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.c_proj.bias`, [d]);
+    }
+    w.plain('final_norm.weight', 'ln_f.weight', [d]);
+    w.plain('final_norm.bias', 'ln_f.bias', [d]);
+    return w.items;
+  },
+};

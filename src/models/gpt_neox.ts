@@ -1,0 +1,81 @@
+/** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
+import { WeightList, activation, bool, int, num, ropeFromConfig, str, tokenIds, uniformWindows } from './common.js';
+import type { Architecture, DecoderSpec } from './types.js';
+
+export const gpt_neox: Architecture = {
+  modelTypes: ['gpt_neox'],
+  hfClasses: ['GPTNeoXForCausalLM'],
+  features: ['fused query_key_value (per-head q, k, v)', 'partial rotary (rotary_pct)', 'parallel or sequential residual', 'tied or untied embed_out'],
+  prefixes: ['gpt_neox.', ''],
+  spec(cfg) {
+    const dModel = int(cfg, 'hidden_size');
+    const nHeads = int(cfg, 'num_attention_heads');
+    const nLayers = int(cfg, 'num_hidden_layers');
+    const headDim = dModel / nHeads;
+    const rotaryDim = Math.floor(headDim * num(cfg, ['rotary_pct', 'partial_rotary_factor'], 1));
+    const spec: DecoderSpec = {
+      modelType: 'gpt_neox',
+      nLayers,
+      dModel,
+      nHeads,
+      nKvHeads: nHeads,
+      headDim,
+      vocabSize: int(cfg, 'vocab_size'),
+      maxPositions: int(cfg, 'max_position_embeddings', 2048),
+      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_eps', 1e-5) },
+      positions: 'rope',
+      rope: ropeFromConfig(cfg, rotaryDim, ['rotary_emb_base', 'rope_theta'], 10000),
+      attnScale: 1 / Math.sqrt(headDim),
+      slidingWindow: uniformWindows(nLayers, null),
+      mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu')) },
+      residual: bool(cfg, 'use_parallel_residual', true) ? 'parallel' : 'sequential',
+      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
+      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    };
+    return spec;
+  },
+  weights(spec, r, ckpt) {
+    const w = new WeightList(r, ckpt);
+    const { dModel: d, nHeads: H, headDim: hd } = spec;
+    const inter = int(ckpt.config, 'intermediate_size', 4 * d);
+    const bias = bool(ckpt.config, 'attention_bias', true);
+    w.embeddings(spec, ['embed_in.weight'], ['embed_out.weight']);
+    for (let i = 0; i < spec.nLayers; i++) {
+      const p = `layers.${i}`;
+      const c = `layers.${i}`;
+      w.plain(`${c}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
+      w.plain(`${c}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
+      w.plain(`${c}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
+      w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
+      // query_key_value rows are [head][q|k|v][hd]
+      w.expect(`${p}.attention.query_key_value.weight`, [3 * d, d]);
+      ['q', 'k', 'v'].forEach((n, j) => {
+        const rows = (src: Float32Array, width: number): Float32Array => {
+          const out = new Float32Array(H * hd * width);
+          for (let h = 0; h < H; h++) {
+            const from = (h * 3 * hd + j * hd) * width;
+            out.set(src.subarray(from, from + hd * width), h * hd * width);
+          }
+          return out;
+        };
+        w.derived(`${c}.attn.${n}.weight`, [d, H * hd], () => {
+          const picked = rows(r.get(`${p}.attention.query_key_value.weight`), d); // [H·hd, d]
+          const t = new Float32Array(picked.length);
+          for (let o = 0; o < H * hd; o++) for (let k = 0; k < d; k++) t[k * H * hd + o] = picked[o * d + k];
+          return t;
+        });
+        if (bias) w.derived(`${c}.attn.${n}.bias`, [H * hd], () => rows(r.get(`${p}.attention.query_key_value.bias`), 1));
+      });
+      w.linear(`${c}.attn.o.weight`, `${p}.attention.dense.weight`, d, d);
+      if (bias) w.plain(`${c}.attn.o.bias`, `${p}.attention.dense.bias`, [d]);
+      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.dense_h_to_4h.weight`, inter, d);
+      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.dense_h_to_4h.bias`, [inter]);
+      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, inter);
+      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
+    }
+    w.plain('final_norm.weight', 'final_layer_norm.weight', [d]);
+    w.plain('final_norm.bias', 'final_layer_norm.bias', [d]);
+    return w.items;
+  },
+};

@@ -1,0 +1,94 @@
+/** Llama (LlamaForCausalLM) and the shared shape of its descendants (Mistral, Qwen2, Qwen3). */
+import type { Checkpoint, TensorResolver } from './checkpoint.js';
+import { WeightList, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, activation, str, type Config } from './common.js';
+import type { Architecture, DecoderSpec, WeightSource } from './types.js';
+
+export interface LlamaLikeOptions {
+  modelType: string;
+  /** q/k/v biases regardless of config (Qwen2). */
+  qkvBias?: boolean;
+  /** RMSNorm on each head's q and k before rotary (Qwen3). */
+  qkNorm?: boolean;
+  /** Sliding window per layer from the config (Mistral, Qwen2/3 have their own rules). */
+  windows?: (cfg: Config, nLayers: number) => (number | null)[];
+}
+
+export function llamaLikeSpec(cfg: Config, opts: LlamaLikeOptions): DecoderSpec {
+  const dModel = int(cfg, 'hidden_size');
+  const nHeads = int(cfg, 'num_attention_heads');
+  const nKvHeads = int(cfg, 'num_key_value_heads', nHeads);
+  const headDim = int(cfg, 'head_dim', dModel / nHeads);
+  const nLayers = int(cfg, 'num_hidden_layers');
+  const eps = num(cfg, 'rms_norm_eps', 1e-6);
+  const spec: DecoderSpec = {
+    modelType: opts.modelType,
+    nLayers,
+    dModel,
+    nHeads,
+    nKvHeads,
+    headDim,
+    vocabSize: int(cfg, 'vocab_size'),
+    maxPositions: int(cfg, 'max_position_embeddings', 2048),
+    norm: { kind: 'rms', eps },
+    qkNorm: opts.qkNorm ? { kind: 'rms', eps } : undefined,
+    positions: 'rope',
+    rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 1))),
+    attnScale: 1 / Math.sqrt(headDim),
+    slidingWindow: opts.windows ? opts.windows(cfg, nLayers) : uniformWindows(nLayers, null),
+    mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
+    residual: 'sequential',
+    tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
+    bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+    eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+  };
+  checkHeads(spec);
+  return spec;
+}
+
+export function llamaLikeWeights(spec: DecoderSpec, r: TensorResolver, ckpt: Checkpoint, cfg: Config, opts: LlamaLikeOptions): WeightSource[] {
+  const w = new WeightList(r, ckpt);
+  const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
+  const inter = int(cfg, 'intermediate_size');
+  const attnBias = opts.qkvBias || bool(cfg, 'attention_bias', false);
+  const mlpBias = bool(cfg, 'mlp_bias', false);
+  w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
+  for (let i = 0; i < spec.nLayers; i++) {
+    const p = `layers.${i}`;
+    const c = `layers.${i}`;
+    w.plain(`${c}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
+    w.plain(`${c}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
+    const proj: [string, number][] = [['q', H * hd], ['k', KV * hd], ['v', KV * hd]];
+    for (const [n, out] of proj) {
+      w.linear(`${c}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
+      if (attnBias) w.plain(`${c}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
+    }
+    w.linear(`${c}.attn.o.weight`, `${p}.self_attn.o_proj.weight`, d, H * hd);
+    // Qwen2 has q/k/v biases but none on o_proj; Llama's attention_bias covers o_proj too
+    if (attnBias && !opts.qkvBias) w.plain(`${c}.attn.o.bias`, `${p}.self_attn.o_proj.bias`, [d]);
+    if (opts.qkNorm) {
+      w.plain(`${c}.attn.q_norm.weight`, `${p}.self_attn.q_norm.weight`, [hd]);
+      w.plain(`${c}.attn.k_norm.weight`, `${p}.self_attn.k_norm.weight`, [hd]);
+    }
+    w.linear(`${c}.mlp.gate.weight`, `${p}.mlp.gate_proj.weight`, inter, d);
+    w.linear(`${c}.mlp.up.weight`, `${p}.mlp.up_proj.weight`, inter, d);
+    w.linear(`${c}.mlp.down.weight`, `${p}.mlp.down_proj.weight`, d, inter);
+    if (mlpBias) {
+      w.plain(`${c}.mlp.gate.bias`, `${p}.mlp.gate_proj.bias`, [inter]);
+      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.up_proj.bias`, [inter]);
+      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.down_proj.bias`, [d]);
+    }
+  }
+  w.plain('final_norm.weight', 'norm.weight', [d]);
+  return w.items;
+}
+
+const opts: LlamaLikeOptions = { modelType: 'llama' };
+
+export const llama: Architecture = {
+  modelTypes: ['llama'],
+  hfClasses: ['LlamaForCausalLM'],
+  features: ['RMSNorm', 'rotary (rope_scaling: linear, dynamic, llama3)', 'grouped-query attention', 'attention_bias', 'mlp_bias', 'head_dim'],
+  prefixes: ['model.', ''],
+  spec: (cfg) => llamaLikeSpec(cfg, opts),
+  weights: (spec, r, ckpt) => llamaLikeWeights(spec, r, ckpt, ckpt.config, opts),
+};

@@ -1,0 +1,26 @@
+/** Qwen2: Llama with q/k/v biases; sliding windows only when use_sliding_window is set. */
+import { bool, int, type Config } from './common.js';
+import { llamaLikeSpec, llamaLikeWeights, type LlamaLikeOptions } from './llama.js';
+import type { Architecture } from './types.js';
+
+/**
+ * Qwen2/Qwen3 windows: with use_sliding_window, layers from max_window_layers on use
+ * sliding_window; the others (and all layers without it) attend globally.
+ */
+export function qwenWindows(cfg: Config, n: number): (number | null)[] {
+  const use = bool(cfg, 'use_sliding_window', false);
+  const window = cfg.sliding_window == null ? null : int(cfg, 'sliding_window');
+  const from = int(cfg, 'max_window_layers', n);
+  return Array.from({ length: n }, (_, i) => (use && window !== null && i >= from ? window : null));
+}
+
+const opts: LlamaLikeOptions = { modelType: 'qwen2', qkvBias: true, windows: qwenWindows };
+
+export const qwen2: Architecture = {
+  modelTypes: ['qwen2'],
+  hfClasses: ['Qwen2ForCausalLM'],
+  features: ['as llama', 'q/k/v biases', 'use_sliding_window / max_window_layers'],
+  prefixes: ['model.', ''],
+  spec: (cfg) => llamaLikeSpec(cfg, opts),
+  weights: (spec, r, ckpt) => llamaLikeWeights(spec, r, ckpt, ckpt.config, opts),
+};

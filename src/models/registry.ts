@@ -1,0 +1,26 @@
+/** The supported architectures, by config.json `model_type`. Adding one = its file + one line here. */
+import { UserError } from '../util/errors.js';
+import { gpt2 } from './gpt2.js';
+import { gpt_neox } from './gpt_neox.js';
+import { llama } from './llama.js';
+import { mistral } from './mistral.js';
+import { qwen2 } from './qwen2.js';
+import { qwen3 } from './qwen3.js';
+import type { Architecture } from './types.js';
+
+export const ARCHITECTURES: Architecture[] = [gpt2, gpt_neox, llama, mistral, qwen2, qwen3];
+
+export function supportedModelTypes(): string[] {
+  return ARCHITECTURES.flatMap((a) => a.modelTypes).sort();
+}
+
+export function architectureFor(modelType: unknown, configPath: string): Architecture {
+  if (typeof modelType !== 'string') {
+    throw new UserError(`${configPath} has no 'model_type'; supported: ${supportedModelTypes().join(', ')}`);
+  }
+  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(modelType));
+  if (!arch) {
+    throw new UserError(`model_type '${modelType}' (${configPath}) is not supported; supported: ${supportedModelTypes().join(', ')}`);
+  }
+  return arch;
+}

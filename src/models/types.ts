@@ -1,0 +1,91 @@
+import type { Checkpoint, TensorResolver } from './checkpoint.js';
+
+export type Activation = 'silu' | 'gelu' | 'gelu_tanh' | 'relu' | 'gelu_fast' | 'gelu_quick';
+
+export type NormKind = 'rms' | 'layer';
+
+/** Rotary position embedding, as the decoder graph needs it. */
+export interface RopeSpec {
+  /** Number of leading dimensions of each head that rotate (partial rotary < headDim). */
+  rotaryDim: number;
+  /** Inverse frequencies [rotaryDim / 2], scaling already applied (linear, llama3, longrope, …). */
+  invFreq: Float32Array;
+  /** Multiplier of cos and sin (longrope / yarn attention factor); 1 otherwise. */
+  attentionFactor?: number;
+  /**
+   * Dynamic NTK scaling (HF `rope_type: dynamic`): the base grows with the longest position of the
+   * call, so it must be computed in the graph.
+   */
+  dynamic?: { base: number; factor: number; maxPositions: number };
+  /** Pairs are adjacent (GPT-J style) instead of rotate_half halves (NeoX/Llama style). */
+  interleaved?: boolean;
+}
+
+/**
+ * Everything the decoder graph needs to know about an architecture, in one normalised shape. Each
+ * architecture file turns its config.json into this and exports its weights under the canonical
+ * names listed in `src/graph/decoder.ts`.
+ */
+export interface DecoderSpec {
+  modelType: string;
+  nLayers: number;
+  dModel: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  /** Rows of the unembedding (padded rows included): the lens' V. */
+  vocabSize: number;
+  /** Longest sequence the model accepts (learned positions) or was trained for. */
+  maxPositions: number;
+  norm: { kind: NormKind; eps: number };
+  /** Optional q/k norm over each head's vector (Qwen3, Gemma3: RMS; StableLM: LayerNorm per head). */
+  qkNorm?: { kind: NormKind; eps: number };
+  positions: 'rope' | 'learned' | 'alibi' | 'none';
+  /** Per layer; null = no rotary on that layer. Required when positions = 'rope'. */
+  rope?: RopeSpec | (RopeSpec | null)[];
+  /** Learned positions: the index added to each position id (OPT: 2). */
+  learnedPositionOffset?: number;
+  /** Multiplier of q·k; per layer when it varies (GPT-2's scale_attn_by_inverse_layer_idx). */
+  attnScale: number | number[];
+  attnSoftcap?: number;
+  /** Per layer: key positions j are visible to query i when i - window < j ≤ i; null = global. */
+  slidingWindow: (number | null)[];
+  mlp: { gated: boolean; act: Activation };
+  /** parallel: attention and MLP both read the block input (GPT-J/NeoX/Phi/Falcon style). */
+  residual: 'sequential' | 'parallel';
+  /** Parallel blocks that feed one norm's output to both attention and MLP (Phi, Falcon). */
+  sharedBlockNorm?: boolean;
+  /** Gemma-2/3: norms after attention and after the MLP, before each residual add. */
+  sandwichNorms?: boolean;
+  /** Gemma: the embeddings are multiplied by this (√d_model, rounded to the compute dtype). */
+  embedScale?: number;
+  /** Bloom: LayerNorm on the embeddings. */
+  embedNorm?: boolean;
+  finalSoftcap?: number;
+  /** The unembedding is the embedding matrix (no `lm_head.weight` exported). */
+  tiedEmbeddings: boolean;
+  bosTokenId?: number;
+  eosTokenIds: number[];
+}
+
+/** A weight the architecture exports: canonical name, shape, and a loader (float32). */
+export interface WeightSource {
+  name: string;
+  dims: number[];
+  load: () => Float32Array;
+}
+
+export interface Architecture {
+  /** config.json `model_type` values this file handles. */
+  modelTypes: string[];
+  /** Hugging Face class names covered (for `entropylens models`). */
+  hfClasses: string[];
+  /** Special features handled, one short phrase each (for `entropylens models`). */
+  features: string[];
+  /** Tensor-name prefixes tried in order (`model.`, `transformer.`, none, …). */
+  prefixes: string[];
+  /** Parse config.json into the normalised spec; throws UserError naming the key when invalid. */
+  spec(config: Record<string, unknown>): DecoderSpec;
+  /** The weights under canonical names (linears as [in, out]); loaders run one at a time. */
+  weights(spec: DecoderSpec, tensors: TensorResolver, ckpt: Checkpoint): WeightSource[];
+}

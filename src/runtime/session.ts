@@ -1,0 +1,63 @@
+import * as ort from 'onnxruntime-node';
+import { UserError } from '../util/errors.js';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  /** Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). */
+  threads?: number;
+  device?: Device;
+}
+
+/** Named outputs of one run, as plain typed arrays with their dims. */
+export interface RunOutputs {
+  [name: string]: { data: Float32Array | BigInt64Array; dims: readonly number[] };
+}
+
+export type Feed = { type: 'float32'; data: Float32Array; dims: number[] } | { type: 'int64'; data: BigInt64Array; dims: number[] };
+
+/** A thin wrapper over an onnxruntime-node session: create from a graph file, run with plain arrays. */
+export class GraphSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async create(graphPath: string, opts: SessionOptions = {}): Promise<GraphSession> {
+    const providers = opts.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'];
+    let session: ort.InferenceSession;
+    try {
+      const options: ort.InferenceSession.SessionOptions = {
+        executionProviders: providers,
+        graphOptimizationLevel: 'all',
+        interOpNumThreads: 1,
+        logSeverityLevel: 3,
+      };
+      if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
+      session = await ort.InferenceSession.create(graphPath, options);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (opts.device === 'cuda') {
+        throw new UserError(`could not start ONNX Runtime on CUDA: ${msg} (install the CUDA provider with: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12, or use --device cpu)`);
+      }
+      throw err;
+    }
+    return new GraphSession(session, session.inputNames, session.outputNames);
+  }
+
+  async run(feeds: Record<string, Feed>): Promise<RunOutputs> {
+    const inputs: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(feeds)) inputs[name] = new ort.Tensor(f.type, f.data, f.dims);
+    const out = await this.session.run(inputs);
+    const result: RunOutputs = {};
+    for (const [name, t] of Object.entries(out)) {
+      result[name] = { data: t.data as Float32Array | BigInt64Array, dims: t.dims };
+    }
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

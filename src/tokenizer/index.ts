@@ -1,0 +1,61 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { UserError } from '../util/errors.js';
+
+/** The model's tokenizer (tokenizer.json + tokenizer_config.json), as entropylens uses it. */
+export class TextTokenizer {
+  private constructor(
+    private readonly tok: Tokenizer,
+    /** BOS id when the tokenizer has a BOS token (PROTOCOL §1: prepended to every prompt). */
+    readonly bosId: number | undefined,
+    readonly eosIds: number[],
+  ) {}
+
+  static load(dir: string): TextTokenizer | undefined {
+    const file = path.join(dir, 'tokenizer.json');
+    if (!fs.existsSync(file)) return undefined;
+    let json: Record<string, unknown>;
+    let cfg: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new UserError(`${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    const cfgFile = path.join(dir, 'tokenizer_config.json');
+    if (fs.existsSync(cfgFile)) {
+      try {
+        cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+      } catch (err) {
+        throw new UserError(`${cfgFile} is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(json, cfg);
+    } catch (err) {
+      throw new UserError(`cannot load ${file}: ${(err as Error).message}`);
+    }
+    const tokenText = (v: unknown): string | undefined =>
+      typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : undefined;
+    const bosText = tokenText(cfg.bos_token);
+    const eosText = tokenText(cfg.eos_token);
+    const bosId = bosText !== undefined ? tok.token_to_id(bosText) : undefined;
+    const eosId = eosText !== undefined ? tok.token_to_id(eosText) : undefined;
+    return new TextTokenizer(tok, bosId, eosId !== undefined ? [eosId] : []);
+  }
+
+  /** Token ids of `text` without any special tokens added. */
+  encode(text: string): number[] {
+    return this.tok.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  decode(ids: number[], skipSpecial = false): string {
+    return this.tok.decode(ids, { skip_special_tokens: skipSpecial, clean_up_tokenization_spaces: false });
+  }
+
+  /** Unique token ids of the tokens of `text` (anchors). */
+  uniqueIds(text: string): number[] {
+    return [...new Set(this.encode(text))];
+  }
+}
