@@ -20,6 +20,11 @@ export class ProgressBar {
     this.enabled = Boolean(this.stream.isTTY) || Boolean(opts.force);
   }
 
+  /** Set the total once it is known (e.g. after listing the work). */
+  setTotal(total: number): void {
+    this.opts.total = total;
+  }
+
   tick(n = 1): void {
     this.done += n;
     const now = Date.now();

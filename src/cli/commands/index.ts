@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { register as profile } from './profile.js';
 
 /** Each command lives in its own file and registers itself here (one line per command). */
 export function registerCommands(program: Command): void {
-  void program;
+  profile(program);
 }

@@ -1,0 +1,242 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { Intervention } from '../../graph/decoder.js';
+import { METRIC_HELP } from '../../graph/metrics.js';
+import { LensModel, type ProfileResult, type PromptInput } from '../../lens/model.js';
+import { UserError } from '../../util/errors.js';
+import { ProgressBar } from '../../util/progress.js';
+import { collect, intArg, numberArg, resolveModel } from '../args.js';
+
+interface ProfileCliOptions {
+  prompt: string[];
+  promptsFile?: string;
+  inputIds: string[];
+  maxNewTokens: string;
+  temperature: string;
+  seed: string;
+  metrics: string;
+  windows?: string;
+  topK: string;
+  batchSize: string;
+  threads: string;
+  json?: boolean;
+  bos: boolean;
+  stopAtEos?: boolean;
+  cacheDir?: string;
+  device: string;
+  anchors?: string;
+  anchorIds?: string;
+  scaleBlock: string[];
+  skipBlock: string[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('profile')
+    .description('Generate from prompts and print the logit-lens entropy of every block at every generated token')
+    .argument('<model>', 'model folder (config.json + *.safetensors [+ tokenizer.json]) or a Hugging Face hub id')
+    .option('--prompt <text>', 'a prompt (repeatable)', collect, [])
+    .option('--prompts-file <file>', 'JSONL file with one {"prompt": "..."} per line')
+    .option('--input-ids <ids>', 'a prompt as comma-separated token ids, used verbatim: no BOS added (repeatable)', collect, [])
+    .option('--max-new-tokens <n>', 'tokens to generate per prompt (the steps T)', '8')
+    .option('--temperature <t>', 'sampling temperature; 0 = greedy', '0')
+    .option('--seed <n>', 'seed of the sampler (same seed, same tokens)', '0')
+    .option('--metrics <list>', `comma list of lens metrics: ${METRIC_HELP}`, 'shannon')
+    .option('--windows <w>', 'also report the mean over W consecutive windows of steps (W must divide --max-new-tokens)')
+    .option('--top-k <k>', 'also return the lens top-k tokens and probabilities per layer', '0')
+    .option('--anchors <list>', 'anchor strings for anchored:* metrics, comma-separated (each tokenized without BOS)')
+    .option('--anchor-ids <ids>', 'anchor token ids for anchored:* metrics, comma-separated')
+    .option('--scale-block <L:F>', 'multiply the residual stream after block L by F (repeatable)', collect, [])
+    .option('--skip-block <L>', 'make block L the identity on the residual stream (repeatable)', collect, [])
+    .option('--batch-size <n>', 'prompts per forward pass (left-padded)', '8')
+    .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core', '0')
+    .option('--no-bos', 'do not prepend the tokenizer\'s BOS token to text prompts')
+    .option('--stop-at-eos', 'stop a prompt when it generates an end-of-sequence token')
+    .option('--cache-dir <dir>', 'where exported weights and graphs are cached (default: ~/.cache/entropylens)')
+    .option('--device <name>', 'cpu or cuda', 'cpu')
+    .option('--json', 'print one JSON document (schema in the README)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  entropylens profile ./gpt2 --prompt "The capital of France is" --max-new-tokens 4
+  entropylens profile ./gpt2 --input-ids 50256,464,3139 --metrics shannon,renyi:0.5,renyi:inf --json
+  entropylens profile ./gpt2 --prompts-file prompts.jsonl --windows 2 --max-new-tokens 8 --json > out.json
+
+Layer 0 is the output of block 0 (the embeddings are not part of the profile); the last layer's
+lens is the model's own output distribution. Entropies are in nats.`,
+    )
+    .action(async (modelArg: string, o: ProfileCliOptions) => {
+      await runProfile(modelArg, o);
+    });
+}
+
+function readPrompts(o: ProfileCliOptions): PromptInput[] {
+  const prompts: PromptInput[] = o.prompt.map((text) => ({ text }));
+  if (o.promptsFile) {
+    let text: string;
+    try {
+      text = fs.readFileSync(o.promptsFile, 'utf8');
+    } catch (err) {
+      throw new UserError(`--prompts-file ${o.promptsFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+    text.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        throw new UserError(`--prompts-file ${o.promptsFile}, line ${i + 1}: not valid JSON`);
+      }
+      const p = (row as { prompt?: unknown }).prompt;
+      if (typeof p !== 'string') throw new UserError(`--prompts-file ${o.promptsFile}, line ${i + 1}: needs a string field "prompt"`);
+      prompts.push({ text: p });
+    });
+  }
+  for (const ids of o.inputIds) prompts.push({ ids: parseIdList(ids, '--input-ids') });
+  if (prompts.length === 0) throw new UserError('no prompt given: use --prompt TEXT, --prompts-file FILE or --input-ids 1,2,3');
+  return prompts;
+}
+
+export function parseIdList(text: string, option: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  if (parts.length === 0 || parts.some((s) => !/^\d+$/.test(s))) {
+    throw new UserError(`${option} '${text}': expected comma-separated non-negative integers, e.g. 1,2,3`);
+  }
+  return parts.map(Number);
+}
+
+export function parseInterventions(scale: string[], skip: string[]): Intervention[] {
+  const out: Intervention[] = [];
+  for (const s of scale) {
+    const m = /^(\d+):(.+)$/.exec(s.trim());
+    const f = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(f)) throw new UserError(`--scale-block '${s}': expected BLOCK:FACTOR, e.g. 3:0.5`);
+    out.push({ kind: 'scale', layer: Number(m[1]), factor: f });
+  }
+  for (const s of skip) {
+    if (!/^\d+$/.test(s.trim())) throw new UserError(`--skip-block '${s}': expected a block index, e.g. 2`);
+    out.push({ kind: 'skip', layer: Number(s) });
+  }
+  return out;
+}
+
+async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void> {
+  const maxNewTokens = intArg(o.maxNewTokens, '--max-new-tokens', 1);
+  const temperature = numberArg(o.temperature, '--temperature', 0);
+  const seed = intArg(o.seed, '--seed', 0);
+  const topK = intArg(o.topK, '--top-k', 0);
+  const batchSize = intArg(o.batchSize, '--batch-size', 1);
+  const threads = intArg(o.threads, '--threads', 0);
+  const windows = o.windows !== undefined ? intArg(o.windows, '--windows', 1) : undefined;
+  if (windows !== undefined && maxNewTokens % windows !== 0) {
+    throw new UserError(`--windows ${windows} does not divide --max-new-tokens ${maxNewTokens}; choose a divisor (e.g. 1 or ${maxNewTokens})`);
+  }
+  if (o.device !== 'cpu' && o.device !== 'cuda') throw new UserError(`--device '${o.device}': expected cpu or cuda`);
+  const interventions = parseInterventions(o.scaleBlock, o.skipBlock);
+  const prompts = readPrompts(o);
+
+  const t0 = performance.now();
+  const dir = await resolveModel(modelArg, o.cacheDir);
+  const exportBar = new ProgressBar({ total: 1, label: 'exporting weights', unit: 'tensors' });
+  const model = await LensModel.load(dir, {
+    cacheDir: o.cacheDir,
+    threads,
+    device: o.device,
+    onExportProgress: (done, total) => {
+      exportBar.setTotal(total);
+      exportBar.tick();
+    },
+  });
+  const loadSeconds = (performance.now() - t0) / 1000;
+
+  let anchorIds: number[] | undefined;
+  if (o.anchorIds) anchorIds = parseIdList(o.anchorIds, '--anchor-ids');
+  if (o.anchors) {
+    if (!model.tokenizer) throw new UserError(`--anchors needs a tokenizer, and ${dir} has no tokenizer.json; use --anchor-ids`);
+    const ids = o.anchors.split(',').filter((s) => s.length > 0).flatMap((s) => model.tokenizer!.uniqueIds(s));
+    anchorIds = [...new Set([...(anchorIds ?? []), ...ids])];
+  }
+
+  const bar = new ProgressBar({ total: prompts.length, label: 'profiling', unit: 'prompts' });
+  const t1 = performance.now();
+  const results: ProfileResult[] = [];
+  let shown = 0;
+  for await (const r of model.profile(prompts, {
+    maxNewTokens,
+    temperature,
+    seed,
+    metrics: o.metrics,
+    windows,
+    topK,
+    batchSize,
+    stopAtEos: o.stopAtEos,
+    bos: o.bos,
+    anchorIds,
+    interventions,
+    onProgress: () => bar.tick(0),
+  })) {
+    bar.tick();
+    if (o.json) results.push(r);
+    else printHuman(model, r, shown++ === 0);
+  }
+  bar.finish();
+  const generateSeconds = (performance.now() - t1) / 1000;
+  await model.close();
+  if (o.json) {
+    const doc = {
+      model: { path: model.dir, model_type: model.spec.modelType, n_layers: model.spec.nLayers, d_model: model.spec.dModel, vocab_size: model.spec.vocabSize },
+      results: results.map((r) => ({
+        prompt: r.prompt,
+        input_ids: r.inputIds,
+        generated_ids: r.generatedIds,
+        completion: r.completion,
+        metrics: r.metrics,
+        ...(r.windows ? { windows: r.windows } : {}),
+        argmax: r.argmax,
+        ...(r.topk ? { topk: r.topk } : {}),
+      })),
+      timing: { load_seconds: round(loadSeconds), generate_seconds: round(generateSeconds) },
+    };
+    process.stdout.write(JSON.stringify(doc) + '\n');
+  } else {
+    process.stdout.write(`\nloaded in ${loadSeconds.toFixed(2)} s, generated in ${generateSeconds.toFixed(2)} s\n`);
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+function quote(model: LensModel, id: number): string {
+  const t = model.tokenText(id);
+  return t === null ? `#${id}` : JSON.stringify(t);
+}
+
+/** The reference's decoded-layers view: per step the chosen token, per layer the metrics and the lens' top-1 token. */
+function printHuman(model: LensModel, r: ProfileResult, first: boolean): void {
+  const out: string[] = [];
+  const names = Object.keys(r.metrics);
+  if (!first) out.push('');
+  const head = r.prompt !== null ? JSON.stringify(r.prompt) : `ids [${r.inputIds.join(', ')}]`;
+  out.push(`prompt ${r.index + 1}: ${head} (${r.inputIds.length} tokens)`);
+  if (r.completion !== null) out.push(`completion: ${JSON.stringify(r.completion)}`);
+  const width = Math.max(8, ...names.map((n) => n.length));
+  for (let t = 0; t < r.generatedIds.length; t++) {
+    out.push(`  step ${t} → ${quote(model, r.generatedIds[t])}`);
+    out.push(`    ${'layer'.padStart(5)}  ${names.map((n) => n.padStart(width)).join('  ')}  lens top-1${r.topk ? ' / top-k (p)' : ''}`);
+    for (let l = 0; l < r.argmax[t].length; l++) {
+      const vals = names.map((n) => r.metrics[n][t][l].toFixed(4).padStart(width)).join('  ');
+      let tail = quote(model, r.argmax[t][l]);
+      if (r.topk) tail = r.topk.ids[t][l].map((id, j) => `${quote(model, id)} ${r.topk!.probs[t][l][j].toFixed(3)}`).join(', ');
+      out.push(`    ${String(l).padStart(5)}  ${vals}  ${tail}`);
+    }
+  }
+  if (r.windows) {
+    for (const [n, w] of Object.entries(r.windows)) {
+      out.push(`  ${n}, mean over ${w.length} window(s) of steps, per layer:`);
+      w.forEach((row, i) => out.push(`    window ${i}: ${row.map((v) => v.toFixed(4)).join(' ')}`));
+    }
+  }
+  process.stdout.write(out.join('\n') + '\n');
+}
