@@ -32,6 +32,7 @@ export class GraphSession {
         executionProviders: providers,
         graphOptimizationLevel: 'all',
         interOpNumThreads: 1,
+        enableCpuMemArena: false,
         logSeverityLevel: 3,
       };
       if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
