@@ -372,7 +372,7 @@ class DecoderGraph {
   // ---------------------------------------------------------------- lens head
 
   private lensHead(stacked: string): void {
-    const { g, spec, lens } = this;
+    const { g, spec } = this;
     const L = spec.nLayers;
     const V = spec.vocabSize;
     const d = spec.dModel;
@@ -390,7 +390,35 @@ class DecoderGraph {
     const finalLogits = g.op1('Gather', [logits3, g.scalarI(L - 1)], '/lens/final_logits', { axis: 1 }); // [batch, V]
     g.nodes.push({ opType: 'Identity', name: '/lens/logits_out', input: [finalLogits], output: ['logits'] });
     g.output('logits', DT.FLOAT, ['batch', V]);
+    addLensOutputs(g, logits3, L, this.lens);
+  }
+}
 
+/**
+ * The lens outputs from lens logits [batch, layers, V]: log-softmax, argmax, top-k and every
+ * requested metric, each [batch, layers]. Shared by the decoder and the metric probe graph.
+ */
+export function addLensOutputs(g: GraphBuilder, logits3: string, L: number, lens: LensOptions): void {
+  new LensMetrics(g, L, lens).build(logits3);
+}
+
+/** A graph whose input is `logits` [batch, layers, V] and whose outputs are the lens metrics (for tests and checks). */
+export function buildLensProbeGraph(V: number, L: number, lens: LensOptions): Uint8Array {
+  const g = new GraphBuilder(new Map(), 'unused.bin');
+  const logits = g.input('lens_logits', DT.FLOAT, ['batch', L, V]);
+  addLensOutputs(g, logits, L, lens);
+  return g.encode();
+}
+
+class LensMetrics {
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly L: number,
+    private readonly lens: LensOptions,
+  ) {}
+
+  build(logits3: string): void {
+    const { g, lens, L } = this;
     const lp = g.op1('LogSoftmax', [logits3], '/lens/log_softmax', { axis: -1 });
     const argmax = g.op1('ArgMax', [lp], '/lens/argmax', { axis: -1, keepdims: 0 });
     this.namedOutput(argmax, 'lens.argmax', DT.INT64, ['batch', L]);
@@ -430,9 +458,8 @@ class DecoderGraph {
   }
 
   private metric(m: Metric, lp: string, probs: () => string, logits3: string): string {
-    const { g, spec } = this;
+    const { g, L } = this;
     const name = `/lens/${m.name.replace(/:/g, '_')}`;
-    const L = spec.nLayers;
     switch (m.kind) {
       case 'shannon':
         return this.entropyOf(lp, 1, name, probs);
