@@ -17,6 +17,8 @@ export interface FileMetadata {
   size: number | undefined;
   /** Where the bytes are: the redirect target for LFS files, else the resolve URL itself. */
   location: string;
+  /** True when the bytes live behind a redirect (a pre-signed CDN URL): no token goes there. */
+  redirected: boolean;
 }
 
 const MAX_ATTEMPTS = 6;
@@ -80,7 +82,7 @@ export async function fetchFileMetadata(
     const sizeHeader = res.headers.get('x-linked-size') ?? res.headers.get('content-length');
     const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
     const target = res.status >= 300 && res.status < 400 && location ? location : url;
-    return { commit, etag, size, location: target };
+    return { commit, etag, size, location: target, redirected: target !== url };
   }
   throw new UserError(`Too many redirects for ${path} in ${repoId} on ${o.endpoint}.`);
 }
@@ -128,8 +130,8 @@ async function downloadBlob(
     if (meta.size !== undefined && have === meta.size && attempt > 0) break;
     if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-    // The CDN URL of an LFS file is pre-signed; the token only goes to the hub itself.
-    if (meta.location.startsWith(o.endpoint)) Object.assign(headers, authHeaders(o.token));
+    // The CDN URL of an LFS file is pre-signed; the token only goes to the hub itself (as huggingface_hub).
+    if (!meta.redirected) Object.assign(headers, authHeaders(o.token));
     if (have > 0) headers['range'] = `bytes=${have}-`;
     let res: Response;
     try {
