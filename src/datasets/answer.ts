@@ -9,6 +9,8 @@ export type AnswerLetter = 'A' | 'B' | 'C' | 'D';
 /** The letter slot: optionally wrapped as **B, (B), [B]; never the first letter of a word (`ANSWER: BECAUSE`). */
 const X = String.raw`(?:\*\*|\(|\[)?([A-D])(?![A-Z0-9_])`;
 const SEP = String.raw`\s*[:\-]?\s*`;
+/** For soft phrasings ("THEREFORE, A"): the letter must end its clause, so "THEREFORE, A CAT …" is no answer. */
+const XE = String.raw`${X}(?=[.,;:!?)\]*]|[ \t]*(?:\n|$))`;
 
 interface AnswerPattern {
   re: RegExp;
@@ -56,15 +58,15 @@ const PATTERNS: readonly AnswerPattern[] = [
   p(String.raw`\b(?:RESPONSE|REPLY|SOLUTION|OUTPUT|RESULT)\s*:\s*${X}`),
   p(String.raw`\bMY (?:RESPONSE|REPLY) IS${SEP}${X}`),
   // Beliefs and conclusions.
-  p(String.raw`\bI (?:THINK|BELIEVE|GUESS|WOULD SAY|SAY)(?: THAT)?(?: THE ANSWER IS| IT IS| IT'S)?${SEP}${X}`),
-  p(String.raw`\bI CONCLUDE(?: THAT)?${SEP}${X}`),
-  p(String.raw`\bIT(?:'S| IS| MUST BE| SHOULD BE| WOULD BE)${SEP}${X}(?:[.)!]|\s*$)`),
-  p(String.raw`\b(?:MUST|SHOULD|WOULD) BE${SEP}${X}`),
-  p(String.raw`\b(?:DEFINITELY|CERTAINLY|CLEARLY|OBVIOUSLY)${SEP}${X}`),
-  p(String.raw`\bTHEREFORE,?${SEP}${X}`),
-  p(String.raw`\bTHUS,?${SEP}${X}`),
-  p(String.raw`\bHENCE,?${SEP}${X}`),
-  p(String.raw`\bSO,\s*${X}`),
+  p(String.raw`\bI (?:THINK|BELIEVE|GUESS|WOULD SAY|SAY)(?: THAT)?(?: THE ANSWER IS| IT IS| IT'S)?${SEP}${XE}`),
+  p(String.raw`\bI CONCLUDE(?: THAT)?${SEP}${XE}`),
+  p(String.raw`\bIT(?:'S| IS| MUST BE| SHOULD BE| WOULD BE)${SEP}${XE}`),
+  p(String.raw`\b(?:MUST|SHOULD|WOULD) BE${SEP}${XE}`),
+  p(String.raw`\b(?:DEFINITELY|CERTAINLY|CLEARLY|OBVIOUSLY)${SEP}${XE}`),
+  p(String.raw`\bTHEREFORE,?${SEP}${XE}`),
+  p(String.raw`\bTHUS,?${SEP}${XE}`),
+  p(String.raw`\bHENCE,?${SEP}${XE}`),
+  p(String.raw`\bSO,\s*${XE}`),
   p(String.raw`\bSO THE ANSWER IS${SEP}${X}`),
   // Notation.
   p(String.raw`=\s*${X}`),
