@@ -12,6 +12,7 @@ export function parseCsv(text: string, file = 'CSV'): string[][] {
   let inQuotes = false;
   let line = 1;
   let quoteLine = 0;
+  let rowHadQuote = false;
   const n = text.length;
   const endField = (): void => {
     row.push(field);
@@ -20,8 +21,9 @@ export function parseCsv(text: string, file = 'CSV'): string[][] {
   const endRow = (): void => {
     endField();
     // A blank line is no row, not a row with one empty field.
-    if (!(row.length === 1 && row[0] === '')) rows.push(row);
+    if (!(row.length === 1 && row[0] === '' && !rowHadQuote)) rows.push(row);
     row = [];
+    rowHadQuote = false;
   };
   while (i < n) {
     const c = text[i]!;
@@ -44,6 +46,7 @@ export function parseCsv(text: string, file = 'CSV'): string[][] {
     if (c === '"') {
       if (field !== '') throw new UserError(`${file}:${line}: a quote inside an unquoted field; quote the whole field and double inner quotes (RFC 4180).`);
       inQuotes = true;
+      rowHadQuote = true;
       quoteLine = line;
       i++;
     } else if (c === ',') {
@@ -63,7 +66,7 @@ export function parseCsv(text: string, file = 'CSV'): string[][] {
     }
   }
   if (inQuotes) throw new UserError(`${file}:${quoteLine}: a quoted field is never closed.`);
-  if (field !== '' || row.length > 0) endRow();
+  if (field !== '' || row.length > 0 || rowHadQuote) endRow();
   return rows;
 }
 
