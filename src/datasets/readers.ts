@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { UserError } from '../util/errors.js';
 import { listFilesRecursive } from '../hub/cache.js';
@@ -165,8 +165,4 @@ export async function isDirectory(path: string): Promise<boolean | undefined> {
   } catch {
     return undefined;
   }
-}
-
-export function shortName(file: string): string {
-  return basename(file);
 }

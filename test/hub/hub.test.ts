@@ -214,6 +214,13 @@ describe('resolveModelDir from the hub', () => {
     await rejectsUser(downloadToCache(o, 'model', MODEL, 'nope.json'), 'nope.json', MODEL, 'not found');
   });
 
+  it('reads the hub error headers on /resolve/ (unknown repo, unknown revision)', async () => {
+    const o = resolveHubOptions(opts());
+    await rejectsUser(downloadToCache(o, 'model', 'fake-org/ghost', 'config.json'), 'fake-org/ghost', 'check the id', 'HF_TOKEN');
+    await rejectsUser(downloadToCache(o, 'model', MODEL, 'config.json', 'nope-branch'), 'nope-branch', '--revision');
+    await rejectsUser(downloadToCache(o, 'dataset', 'fake-org/ghost', 'x.parquet'), 'dataset repo fake-org/ghost');
+  });
+
   it('says which file a model lacks', async () => {
     await rejectsUser(resolveModelDir(NO_TOK, opts()), NO_TOK, 'tokenizer.json');
   });
