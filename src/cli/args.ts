@@ -1,6 +1,5 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
-import fs from 'node:fs';
-import path from 'node:path';
+import { resolveModelDir } from '../hub/index.js';
 import { UserError } from '../util/errors.js';
 
 /** commander collector for repeatable options. */
@@ -21,12 +20,10 @@ export function intArg(text: string, option: string, min?: number): number {
   return v;
 }
 
-/** A model argument: a local folder, or (when no such folder exists) a Hugging Face hub id. */
-export async function resolveModel(arg: string, cacheDir?: string): Promise<string> {
-  void cacheDir;
-  if (fs.existsSync(arg)) {
-    if (!fs.statSync(arg).isDirectory()) throw new UserError(`${arg} is a file; give the model folder that holds config.json`);
-    return path.resolve(arg);
-  }
-  throw new UserError(`model folder ${arg} does not exist`);
+/**
+ * A model argument: a local folder, or a Hugging Face hub id resolved from the HF cache
+ * (HF_HOME / HF_HUB_CACHE) or downloaded there with a progress bar.
+ */
+export async function resolveModel(arg: string): Promise<string> {
+  return resolveModelDir(arg);
 }

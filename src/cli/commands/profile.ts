@@ -137,7 +137,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const prompts = readPrompts(o);
 
   const t0 = performance.now();
-  const dir = await resolveModel(modelArg, o.cacheDir);
+  const dir = await resolveModel(modelArg);
   const exportBar = new ProgressBar({ total: 1, label: 'exporting weights', unit: 'tensors' });
   const model = await LensModel.load(dir, {
     cacheDir: o.cacheDir,
