@@ -22,8 +22,12 @@ export interface LoadOptions {
   onExportProgress?: (done: number, total: number) => void;
 }
 
-/** A prompt as text (tokenized, BOS rule applied) or as ids (used verbatim). */
-export type PromptInput = string | { text: string } | { ids: number[] };
+/**
+ * A prompt as text (tokenized, BOS rule applied) or as ids (used verbatim). `stream` names the
+ * sampler's random stream (default: the prompt's position), so a resumed run that skips finished
+ * prompts samples the same tokens for the rest.
+ */
+export type PromptInput = string | { text: string; stream?: number } | { ids: number[]; stream?: number };
 
 export interface ProfileOptions {
   maxNewTokens?: number;
@@ -103,6 +107,13 @@ export class LensModel {
     return this.spec.nLayers;
   }
 
+  /** Parameters of the exported weights (a tied embedding counted once). */
+  get parameterCount(): number {
+    let n = 0;
+    for (const w of this.cache.weights.values()) n += w.dims.reduce((a, b) => a * b, 1);
+    return n;
+  }
+
   /** One ONNX session per distinct lens head / intervention set, built on first use and kept. */
   private session(lens: LensOptions): Promise<GraphSession> {
     const key = createHash('sha256').update(JSON.stringify(lens)).digest('hex').slice(0, 16);
@@ -173,7 +184,11 @@ export class LensModel {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${batchSize}`);
 
     // Tokenize and check every prompt before any work starts.
-    const items = prompts.map((p, i) => ({ index: i, ...this.promptIds(p, i, opts.bos ?? true) }));
+    const items = prompts.map((p, i) => ({
+      index: i,
+      stream: typeof p === 'object' && p.stream !== undefined ? p.stream : i,
+      ...this.promptIds(p, i, opts.bos ?? true),
+    }));
     for (const it of items) {
       if (it.ids.length + maxNew - 1 > this.spec.maxPositions) {
         throw new UserError(
@@ -200,7 +215,7 @@ export class LensModel {
 
   private async generateBatch(
     session: GraphSession,
-    batch: { index: number; ids: number[]; text: string | null }[],
+    batch: { index: number; stream: number; ids: number[]; text: string | null }[],
     o: { maxNew: number; temperature: number; seed: number; metrics: Metric[]; topK: number; stopAtEos: boolean },
   ): Promise<ProfileResult[]> {
     const B = batch.length;
@@ -239,7 +254,7 @@ export class LensModel {
       argmax: [],
       topk: o.topK > 0 ? { ids: [], probs: [] } : undefined,
     }));
-    const samplers = batch.map((b) => new Sampler(o.seed, b.index));
+    const samplers = batch.map((b) => new Sampler(o.seed, b.stream));
     const done = new Array<boolean>(B).fill(false);
     let feedIds = inputIds;
     let feedPos = positions;
