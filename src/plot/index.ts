@@ -1,0 +1,4 @@
+export { renderSpec, compileSpec, specToSvg, svgToPng, FONT_FAMILY } from './render.js';
+export type { VegaLiteSpec, CompiledSpec, RenderedFigure } from './render.js';
+export { depthCurves, heatmap, scatter, labelProfiles, metricAxisTitle, meanBand, Z95, DEPTH_AXIS_TITLE, LAYER_AXIS_TITLE } from './figures.js';
+export type { Spec, ProfileRow, BandPoint, MeanBand, ScatterPoint } from './figures.js';
