@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { meanMatrix, writeRunFigures } from '../../experiments/figures.js';
+import { heatmap, renderSpec } from '../../plot/index.js';
+import { readResults } from '../../store/index.js';
+import { UserError } from '../../util/errors.js';
+
+const DEFAULT_LABEL: Record<string, string> = { tinystories: 'task', mmlu: 'correct', formats: 'format' };
+
+export function register(program: Command): void {
+  program
+    .command('plot')
+    .description("Draw a results dataset's figures (SVG + PNG + Vega-Lite spec)")
+    .argument('<results>', 'results folder written by `entropylens run …`')
+    .option('--out <dir>', 'where to write (default: <results>/figures)')
+    .option('--label <column>', 'group by this label column (default: the experiment\'s label)')
+    .option('--metric <name>', 'only this metric')
+    .option('--sample <id>', 'also draw the steps × layers heatmap of one sample')
+    .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string }) => {
+      const data = await readResults(results, o.metric ? { metric: o.metric } : {});
+      if (data.rows.length === 0) throw new UserError(`${results} has no rows${o.metric ? ` for metric '${o.metric}'` : ''}`);
+      const experiment = data.manifest.experiment;
+      const dirName = o.out ? path.relative(results, path.resolve(o.out)) : 'figures';
+      let embedding: number[][] | undefined;
+      const tsneFile = path.join(results, 'tsne.json');
+      if (experiment === 'families' && fs.existsSync(tsneFile)) {
+        const doc = JSON.parse(fs.readFileSync(tsneFile, 'utf8')) as { points: { sample_id: string; x: number; y: number }[] };
+        const byId = new Map(doc.points.map((p) => [p.sample_id, [p.x, p.y]]));
+        const shannon = data.rows.filter((r) => r.metric === 'shannon');
+        if (shannon.every((r) => byId.has(r.sample_id))) embedding = shannon.map((r) => byId.get(r.sample_id)!);
+      }
+      const rows = experiment === 'families' && embedding ? data.rows.filter((r) => r.metric === 'shannon') : data.rows;
+      const pngs = await writeRunFigures(results, experiment, rows, { label: o.label ?? DEFAULT_LABEL[experiment], embedding, dirName });
+      if (o.sample) {
+        const picked = data.rows.filter((r) => r.sample_id === o.sample);
+        if (picked.length === 0) throw new UserError(`--sample '${o.sample}' is not in ${results}`);
+        for (const r of picked) {
+          const m: number[][] = [];
+          for (let t = 0; t < r.n_steps; t++) m.push(Array.from(r.values.subarray(t * r.n_layers, (t + 1) * r.n_layers)));
+          const base = path.join(results, dirName, `sample-${r.sample_id.replace(/[^A-Za-z0-9._-]+/g, '_')}-${r.metric.replace(/[^A-Za-z0-9._-]+/g, '_')}`);
+          const out = await renderSpec(heatmap(meanMatrix([m]), { metric: r.metric, title: `${r.sample_id}: ${JSON.stringify(r.completion).slice(0, 60)}`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }), base);
+          pngs.push(out.png);
+        }
+      }
+      process.stdout.write(pngs.map((p) => `wrote ${p}`).join('\n') + '\n');
+    });
+}

@@ -1,0 +1,95 @@
+/** The figures each run writes (and `entropylens plot` rewrites) from a results dataset's rows. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { depthCurves, heatmap, labelProfiles, renderSpec, scatter } from '../plot/index.js';
+import type { ResultRow } from '../store/schema.js';
+
+function matrixOf(r: ResultRow): number[][] {
+  const m: number[][] = [];
+  for (let t = 0; t < r.n_steps; t++) m.push(Array.from(r.values.subarray(t * r.n_layers, (t + 1) * r.n_layers)));
+  return m;
+}
+
+function meanOverSteps(r: ResultRow): number[] {
+  const out = new Array<number>(r.n_layers).fill(0);
+  for (let t = 0; t < r.n_steps; t++) for (let l = 0; l < r.n_layers; l++) out[l] += r.values[t * r.n_layers + l];
+  return out.map((v) => v / Math.max(1, r.n_steps));
+}
+
+/** Element-wise mean of equally shaped steps × layers matrices. */
+export function meanMatrix(ms: number[][][]): number[][] {
+  const T = Math.min(...ms.map((m) => m.length));
+  const L = ms[0][0].length;
+  const out = Array.from({ length: T }, () => new Array<number>(L).fill(0));
+  for (const m of ms) for (let t = 0; t < T; t++) for (let l = 0; l < L; l++) out[t][l] += m[t][l] / ms.length;
+  return out;
+}
+
+function safe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'label';
+}
+
+export interface FigureOptions {
+  /** The label column figures group by (tinystories: task; mmlu: correct; formats: format). */
+  label?: string;
+  /** families: the 2-D t-SNE embedding of `rows`, same order. */
+  embedding?: number[][];
+  /** Subfolder of the dataset for figures. */
+  dirName?: string;
+}
+
+/** Write the experiment's figures as SVG + PNG (+ .vl.json) under `<out>/figures`; returns the PNG paths. */
+export async function writeRunFigures(out: string, experiment: string, rows: ResultRow[], o: FigureOptions = {}): Promise<string[]> {
+  const dir = path.join(out, o.dirName ?? 'figures');
+  fs.mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  const render = async (spec: Parameters<typeof renderSpec>[0], base: string): Promise<void> => {
+    const r = await renderSpec(spec, path.join(dir, base));
+    written.push(r.png);
+  };
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  for (const metric of metrics) {
+    const mrows = rows.filter((r) => r.metric === metric);
+    if (mrows.length === 0) continue;
+    const suffix = metrics.length > 1 ? `-${safe(metric)}` : '';
+    if (experiment === 'families') {
+      const profileRows = mrows.map((r) => ({
+        model: r.model,
+        family: String(r.labels.family ?? r.model),
+        sizeParams: typeof r.labels.n_params === 'number' ? r.labels.n_params : undefined,
+        nLayers: r.n_layers,
+        values: meanOverSteps(r),
+      }));
+      await render(depthCurves(profileRows, { metric, groupBy: 'family', title: 'Entropy profile vs normalised depth, by family' }), `depth-by-family${suffix}`);
+      if (o.embedding && o.embedding.length === mrows.length && metric === 'shannon') {
+        const points = mrows.map((r, i) => ({
+          x: o.embedding![i][0],
+          y: o.embedding![i][1],
+          color: String(r.labels.family ?? r.model),
+          size: typeof r.labels.n_params === 'number' ? r.labels.n_params : undefined,
+          tooltip: r.model,
+        }));
+        await render(scatter(points, { title: 't-SNE of entropy profiles', colorTitle: 'family', sizeTitle: 'parameters' }), 'tsne');
+      }
+      continue;
+    }
+    const label = o.label;
+    if (!label) continue;
+    const byLabel = new Map<string, ResultRow[]>();
+    for (const r of mrows) {
+      const key = String(r.labels[label]);
+      byLabel.set(key, [...(byLabel.get(key) ?? []), r]);
+    }
+    await render(
+      labelProfiles(mrows.map((r) => ({ label: String(r.labels[label]), values: meanOverSteps(r) })), { metric, title: `Mean entropy profile per ${label} (${experiment})` }),
+      `profiles-by-${label}${suffix}`,
+    );
+    for (const [key, group] of byLabel) {
+      await render(
+        heatmap(meanMatrix(group.map(matrixOf)), { metric, title: `${experiment}: mean over ${group.length} samples with ${label} = ${key}`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }),
+        `heatmap-${label}-${safe(key)}${suffix}`,
+      );
+    }
+  }
+  return written;
+}
