@@ -3,7 +3,7 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, blocksOf, int, num, rowBlocksTransposed, tokenIds, uniformWindows, bool, type Config } from './common.js';
+import { WeightList, blocksOf, int, num, rowBlocksTransposed, tokenIds, uniformWindows, bool, known, type Config } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -36,6 +36,13 @@ export const bloom: Architecture = {
   modelTypes: ['bloom'],
   hfClasses: ['BloomForCausalLM'],
   features: ['ALiBi (bias after the 1/√d scale)', 'LayerNorm on the word embeddings', 'fused query_key_value (per-head q, k, v)', 'tanh GELU', 'tied lm_head'],
+  checkpoints: [
+    known('bigscience/bloom-560m', 24, 1024, 16, 250880, '560M'),
+    known('bigscience/bloom-1b1', 24, 1536, 16, 250880, '1.1B'),
+    known('bigscience/bloom-1b7', 24, 2048, 16, 250880, '1.7B'),
+    known('bigscience/bloom-3b', 30, 2560, 32, 250880, '3.0B'),
+    known('bigscience/bloom-7b1', 30, 4096, 32, 250880, '7.1B'),
+  ],
   prefixes: ['transformer.', ''],
   spec(cfg) {
     const { d: dModel, H: nHeads, L: nLayers } = bloomDims(cfg);

@@ -1,6 +1,6 @@
 /** Helpers shared by the architecture files: weight sources, config reading, rotary frequencies. */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import type { Activation, DecoderSpec, RopeSpec, WeightSource } from './types.js';
+import type { Activation, DecoderSpec, KnownCheckpoint, RopeSpec, WeightSource } from './types.js';
 import { UserError } from '../util/errors.js';
 import { cfgNumber as num, cfgOptionalNumberList } from './config.js';
 
@@ -263,4 +263,9 @@ export function checkHeads(spec: Pick<DecoderSpec, 'nHeads' | 'nKvHeads' | 'dMod
   if (spec.nHeads % spec.nKvHeads !== 0) {
     throw new UserError(`config.json: num_attention_heads (${spec.nHeads}) must be a multiple of num_key_value_heads (${spec.nKvHeads})`);
   }
+}
+
+/** A KnownCheckpoint row, compactly: hub id, layers, d_model, heads, vocab, parameters. */
+export function known(hubId: string, layers: number, dModel: number, heads: number, vocab: number, params: string, extra: { kvHeads?: number; note?: string } = {}): KnownCheckpoint {
+  return { hubId, layers, dModel, heads, ...(extra.kvHeads !== undefined ? { kvHeads: extra.kvHeads } : {}), vocab, params, ...(extra.note ? { note: extra.note } : {}) };
 }

@@ -12,7 +12,7 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, blocksOf, bool, int, num, ropeFromConfig, rowBlocksTransposed, str, tokenIds, uniformWindows, type Config } from './common.js';
+import { WeightList, activation, blocksOf, bool, int, num, ropeFromConfig, rowBlocksTransposed, str, tokenIds, uniformWindows, known, type Config } from './common.js';
 import { alibiSlopes, perHeadInterleaved } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture, DecoderSpec } from './types.js';
@@ -59,6 +59,12 @@ export const falcon: Architecture = {
     'rotary or ALiBi (bfloat16 bias, counted twice as in HF eager attention)',
     'parallel attention + MLP (one or two norms) or sequential',
     'optional biases',
+  ],
+  checkpoints: [
+    known('tiiuae/falcon-rw-1b', 24, 2048, 32, 50304, '1.3B', { note: 'ALiBi, sequential' }),
+    known('tiiuae/falcon-7b', 32, 4544, 71, 65024, '7B', { kvHeads: 1, note: 'multi_query, parallel' }),
+    known('tiiuae/falcon-11B', 60, 4096, 32, 65024, '11B', { kvHeads: 8, note: 'new_decoder_architecture' }),
+    known('tiiuae/falcon-40b', 60, 8192, 128, 65024, '40B', { kvHeads: 8, note: 'new_decoder_architecture' }),
   ],
   prefixes: ['transformer.', ''],
   spec(cfg) {

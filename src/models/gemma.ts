@@ -3,7 +3,7 @@
  * multiply by (1 + w), a GeGLU MLP and an explicit head_dim. Also the helpers Gemma-2/3 share.
  */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, type Config } from './common.js';
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, known, type Config } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 /** Gemma's activation key: hidden_activation, and gelu_pytorch_tanh when absent (HF ignores hidden_act). */
@@ -101,6 +101,10 @@ export const gemma: Architecture = {
   modelTypes: ['gemma'],
   hfClasses: ['GemmaForCausalLM'],
   features: ['embeddings × √hidden', 'RMSNorm (1 + w)', 'GeGLU (gelu_pytorch_tanh)', 'multi-query / grouped-query attention', 'head_dim ≠ hidden/heads'],
+  checkpoints: [
+    known('google/gemma-2b', 18, 2048, 8, 256000, '2.5B', { kvHeads: 1 }),
+    known('google/gemma-7b', 28, 3072, 16, 256000, '8.5B'),
+  ],
   prefixes: ['model.', ''],
   spec: (cfg) => gemmaBaseSpec(cfg, 'gemma'),
   weights: (spec, r, ckpt) => gemmaWeights(spec, r, ckpt, ckpt.config, {}),

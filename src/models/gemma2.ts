@@ -3,7 +3,7 @@
  * final-logit tanh soft-capping (the final one applies to every lens layer too), sliding-window
  * attention on every other layer starting with layer 0, and scores scaled by query_pre_attn_scalar^-½.
  */
-import { int, num, type Config } from './common.js';
+import { int, num, known, type Config } from './common.js';
 import { cfgOptionalNumber } from './config.js';
 import { gemmaBaseSpec, gemmaWeights } from './gemma.js';
 import type { Architecture, DecoderSpec } from './types.js';
@@ -42,6 +42,11 @@ export const gemma2: Architecture = {
     'final-logit soft-capping, in the lens too',
     'sliding window on even layers',
     'query_pre_attn_scalar',
+  ],
+  checkpoints: [
+    known('google/gemma-2-2b-it', 26, 2304, 8, 256000, '2.6B', { kvHeads: 4 }),
+    known('google/gemma-2-9b-it', 42, 3584, 16, 256000, '9.2B', { kvHeads: 8 }),
+    known('google/gemma-2-27b-it', 46, 4608, 32, 256000, '27B', { kvHeads: 16 }),
   ],
   prefixes: ['model.', ''],
   spec(cfg) {

@@ -5,7 +5,7 @@
  * (rope_local_base_freq, unscaled) while global layers use rope_theta and rope_scaling.
  * Unlike Gemma-2, HF's Gemma-3 attention does not apply attn_logit_softcapping.
  */
-import { defaultInvFreq, num, ropeFromConfig, type Config } from './common.js';
+import { defaultInvFreq, num, ropeFromConfig, known, type Config } from './common.js';
 import { gemmaBaseSpec, gemmaWeights } from './gemma.js';
 import { gemmaSoftcapSpec, gemmaWindows } from './gemma2.js';
 import type { Architecture, RopeSpec } from './types.js';
@@ -73,6 +73,12 @@ export const gemma3_text: Architecture = {
     'q/k RMSNorm (1 + w) per head',
     'sliding_window_pattern / layer_types',
     'local (rope_local_base_freq) and global (rope_theta, rope_scaling) rotary',
+  ],
+  checkpoints: [
+    known('google/gemma-3-270m', 18, 640, 4, 262144, '270M', { kvHeads: 1 }),
+    known('google/gemma-3-1b-it', 26, 1152, 4, 262144, '1.0B', { kvHeads: 1 }),
+    known('google/gemma-3-4b-it', 34, 2560, 8, 262208, '4.3B', { kvHeads: 4, note: 'model_type gemma3 (multimodal; the text model is read)' }),
+    known('google/gemma-3-12b-it', 48, 3840, 16, 262208, '12B', { kvHeads: 8, note: 'model_type gemma3 (multimodal; the text model is read)' }),
   ],
   prefixes: ['model.', 'language_model.model.', 'model.language_model.', 'language_model.', ''],
   spec(config) {

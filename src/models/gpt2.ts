@@ -1,11 +1,17 @@
 /** GPT-2: learned positions, LayerNorm, fused Conv1D c_attn ([in, out] layout), tied wte. */
-import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt2: Architecture = {
   modelTypes: ['gpt2'],
   hfClasses: ['GPT2LMHeadModel'],
   features: ['learned absolute positions', 'Conv1D [in, out] weights', 'fused c_attn', 'scale_attn_by_inverse_layer_idx', 'tied wte'],
+  checkpoints: [
+    known('openai-community/gpt2', 12, 768, 12, 50257, '124M'),
+    known('openai-community/gpt2-medium', 24, 1024, 16, 50257, '355M'),
+    known('openai-community/gpt2-large', 36, 1280, 20, 50257, '774M'),
+    known('openai-community/gpt2-xl', 48, 1600, 25, 50257, '1.5B'),
+  ],
   prefixes: ['transformer.', ''],
   spec(cfg) {
     const dModel = int(cfg, ['n_embd', 'hidden_size']);

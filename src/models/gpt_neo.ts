@@ -3,7 +3,7 @@
  * alternate global and local (window_size, as `attention_types` says), and no 1/√d scaling of
  * the scores; q, k, v without bias, out_proj with one.
  */
-import { WeightList, activation, bool, int, num, str, tokenIds, type Config } from './common.js';
+import { WeightList, activation, bool, int, num, str, tokenIds, known, type Config } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -30,6 +30,11 @@ export const gpt_neo: Architecture = {
   modelTypes: ['gpt_neo'],
   hfClasses: ['GPTNeoForCausalLM'],
   features: ['learned absolute positions', 'alternating global / local attention (window_size)', 'no 1/√d score scaling', 'tied wte'],
+  checkpoints: [
+    known('EleutherAI/gpt-neo-125m', 12, 768, 12, 50257, '125M'),
+    known('EleutherAI/gpt-neo-1.3B', 24, 2048, 16, 50257, '1.3B'),
+    known('EleutherAI/gpt-neo-2.7B', 32, 2560, 20, 50257, '2.7B'),
+  ],
   prefixes: ['transformer.', ''],
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');

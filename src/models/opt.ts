@@ -7,7 +7,7 @@
  * HF computes OPT's positions from the attention mask (cumsum(mask)·mask − 1); at real tokens that
  * is the token's index in its prompt, which is what the graph's position_ids carry under left padding.
  */
-import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 /** Offset of OPT's learned positions (OPTLearnedPositionalEmbedding). */
@@ -17,6 +17,13 @@ export const opt: Architecture = {
   modelTypes: ['opt'],
   hfClasses: ['OPTForCausalLM'],
   features: ['learned positions, offset 2', 'ReLU MLP', 'pre- or post-LayerNorm (do_layer_norm_before)', 'project_in / project_out (word_embed_proj_dim)', 'no final LayerNorm when post-LN or _remove_final_layer_norm'],
+  checkpoints: [
+    known('facebook/opt-125m', 12, 768, 12, 50272, '125M'),
+    known('facebook/opt-350m', 24, 1024, 16, 50272, '350M', { note: 'post-LN, word_embed_proj_dim 512' }),
+    known('facebook/opt-1.3b', 24, 2048, 32, 50272, '1.3B'),
+    known('facebook/opt-2.7b', 32, 2560, 32, 50272, '2.7B'),
+    known('facebook/opt-6.7b', 32, 4096, 32, 50272, '6.7B'),
+  ],
   prefixes: ['model.decoder.', 'decoder.', ''],
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');

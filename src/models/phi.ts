@@ -3,13 +3,18 @@
  * partial rotary (partial_rotary_factor of each head), biases everywhere, attention output named
  * `dense`, `final_layernorm`, and an untied lm_head with a bias.
  */
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const phi: Architecture = {
   modelTypes: ['phi'],
   hfClasses: ['PhiForCausalLM'],
   features: ['parallel attention + MLP off one LayerNorm', 'partial rotary (partial_rotary_factor)', 'biases on every linear', 'lm_head bias', 'optional per-head q/k LayerNorm (qk_layernorm)'],
+  checkpoints: [
+    known('microsoft/phi-1', 24, 2048, 32, 51200, '1.4B'),
+    known('microsoft/phi-1_5', 24, 2048, 32, 51200, '1.4B'),
+    known('microsoft/phi-2', 32, 2560, 32, 51200, '2.7B'),
+  ],
   prefixes: ['model.', ''],
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');

@@ -3,13 +3,19 @@
  * (rows q | k | v) and gate and up fused in `gate_up_proj` (rows gate | up), LongRoPE scaling
  * (`longrope`, formerly `su`) and optional partial rotary.
  */
-import { WeightList, activation, rowBlocksTransposed, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, rowBlocksTransposed, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const phi3: Architecture = {
   modelTypes: ['phi3'],
   hfClasses: ['Phi3ForCausalLM'],
   features: ['fused qkv_proj (q | k | v)', 'fused gate_up_proj (gate | up)', 'rope_scaling longrope / su (short and long factors)', 'partial_rotary_factor', 'sliding_window', 'grouped-query attention'],
+  checkpoints: [
+    known('microsoft/Phi-3-mini-4k-instruct', 32, 3072, 32, 32064, '3.8B'),
+    known('microsoft/Phi-3-mini-128k-instruct', 32, 3072, 32, 32064, '3.8B', { note: 'longrope' }),
+    known('microsoft/Phi-3.5-mini-instruct', 32, 3072, 32, 32064, '3.8B', { note: 'longrope' }),
+    known('microsoft/Phi-4-mini-instruct', 32, 3072, 24, 200064, '3.8B', { kvHeads: 8, note: 'longrope, partial rotary 0.75, tied' }),
+  ],
   prefixes: ['model.', ''],
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');

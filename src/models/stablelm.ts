@@ -3,13 +3,19 @@
  * (partial_rotary_factor), optional q/k/v biases (use_qkv_bias), optional LayerNorm per head on q
  * and k with one weight per head (qk_layernorm, `norms.{h}`), SwiGLU, sequential or parallel residual.
  */
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const stablelm: Architecture = {
   modelTypes: ['stablelm'],
   hfClasses: ['StableLmForCausalLM'],
   features: ['LayerNorm', 'partial rotary (partial_rotary_factor)', 'q/k/v biases (use_qkv_bias)', 'per-head q/k LayerNorm (qk_layernorm)', 'parallel or sequential residual', 'grouped-query attention'],
+  checkpoints: [
+    known('stabilityai/stablelm-2-1_6b', 24, 2048, 32, 100352, '1.6B', { note: 'qkv bias' }),
+    known('stabilityai/stablelm-2-zephyr-1_6b', 24, 2048, 32, 100352, '1.6B', { note: 'qkv bias' }),
+    known('stabilityai/stablelm-3b-4e1t', 32, 2560, 32, 50304, '2.8B'),
+    known('stabilityai/stablelm-2-12b', 40, 5120, 32, 100352, '12B', { kvHeads: 8, note: 'q/k LayerNorm, parallel residual' }),
+  ],
   prefixes: ['model.', ''],
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');

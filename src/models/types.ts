@@ -110,6 +110,22 @@ export interface WeightSource {
   load: () => Float32Array;
 }
 
+/** A well-known checkpoint of a family (for `entropylens models`): facts from its config.json and model card. */
+export interface KnownCheckpoint {
+  hubId: string;
+  layers: number;
+  dModel: number;
+  heads: number;
+  /** Key/value heads when fewer than `heads` (grouped- or multi-query attention). */
+  kvHeads?: number;
+  /** config.json vocab_size (the unembedding's rows). */
+  vocab: number;
+  /** Total parameters as the model card states them, rounded (e.g. '124M', '2.6B'). */
+  params: string;
+  /** What sets it apart within the family, if anything. */
+  note?: string;
+}
+
 export interface Architecture {
   /** config.json `model_type` values this file handles. */
   modelTypes: string[];
@@ -117,6 +133,8 @@ export interface Architecture {
   hfClasses: string[];
   /** Special features handled, one short phrase each (for `entropylens models`). */
   features: string[];
+  /** Well-known checkpoints of this family (for `entropylens models`). */
+  checkpoints?: KnownCheckpoint[];
   /** Tensor-name prefixes tried in order (`model.`, `transformer.`, none, …). */
   prefixes: string[];
   /** Parse config.json into the normalised spec; throws UserError naming the key when invalid. */
