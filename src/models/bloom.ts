@@ -90,6 +90,7 @@ export const bloom: Architecture = {
       w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
       const qkv = `${p}.self_attention.query_key_value`;
       w.expect(`${qkv}.weight`, [3 * d, d]);
+      w.expect(`${qkv}.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         const blocks = perHeadInterleaved(H, hd, j);
         w.derived(`${c}.attn.${n}.weight`, [d, d], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));

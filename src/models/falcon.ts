@@ -124,6 +124,7 @@ export const falcon: Architecture = {
       }
       const qkv = `${p}.self_attention.query_key_value`;
       w.expect(`${qkv}.weight`, [(H + 2 * KV) * hd, d]);
+      if (bias) w.expect(`${qkv}.bias`, [(H + 2 * KV) * hd]);
       const blocks = qkvBlocks(lo, H, KV, hd);
       for (const n of ['q', 'k', 'v'] as const) {
         const width = (n === 'q' ? H : KV) * hd;

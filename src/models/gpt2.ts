@@ -56,6 +56,7 @@ export const gpt2: Architecture = {
       w.plain(`${c}.mlp_norm.bias`, `${p}.ln_2.bias`, [d]);
       // c_attn is [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v
       w.expect(`${p}.attn.c_attn.weight`, [d, 3 * d]);
+      w.expect(`${p}.attn.c_attn.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         w.derived(`${c}.attn.${n}.weight`, [d, d], () => {
           const full = r.get(`${p}.attn.c_attn.weight`);

@@ -60,6 +60,7 @@ export const gpt_neox: Architecture = {
       w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
       // query_key_value rows are [head][q|k|v][hd]
       w.expect(`${p}.attention.query_key_value.weight`, [3 * d, d]);
+      if (bias) w.expect(`${p}.attention.query_key_value.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         const rows = (src: Float32Array, width: number): Float32Array => {
           const out = new Float32Array(H * hd * width);
