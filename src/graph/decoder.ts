@@ -401,20 +401,23 @@ class DecoderGraph {
       const h = this.norm(g.add(x, this.attention(l, x), `${name}/residual_attn`), `${p}.attn_norm`, kind, eps, `${name}/self_attn_layer_norm`);
       return this.norm(g.add(h, this.mlp(l, h), `${name}/residual_mlp`), `${p}.mlp_norm`, kind, eps, `${name}/final_layer_norm`);
     }
+    // Granite: each sublayer's output is multiplied by residual_multiplier before its residual add
+    const toResidual = (v: string, what: string): string =>
+      spec.residualScale === undefined ? v : g.mul(v, g.scalarF(spec.residualScale), `${name}/${what}_residual_scale`);
     const ln1 = this.norm(x, `${p}.attn_norm`, kind, eps, `${name}/input_layernorm`);
     if (spec.residual === 'parallel') {
-      const attn = this.attention(l, ln1);
+      const attn = toResidual(this.attention(l, ln1), 'attn');
       const ln2 = spec.sharedBlockNorm ? ln1 : this.norm(x, `${p}.mlp_norm`, kind, eps, `${name}/post_attention_layernorm`);
-      const mlp = this.mlp(l, ln2);
+      const mlp = toResidual(this.mlp(l, ln2), 'mlp');
       return g.add(g.add(x, attn, `${name}/residual_attn`), mlp, `${name}/residual_mlp`);
     }
     let attn = this.attention(l, ln1);
     if (spec.sandwichNorms) attn = this.norm(attn, `${p}.post_attn_norm`, kind, eps, `${name}/post_attention_layernorm`);
-    const h = g.add(x, attn, `${name}/residual_attn`);
+    const h = g.add(x, toResidual(attn, 'attn'), `${name}/residual_attn`);
     const ln2 = this.norm(h, `${p}.mlp_norm`, kind, eps, `${name}/pre_mlp_layernorm`);
     let mlp = this.mlp(l, ln2);
     if (spec.sandwichNorms) mlp = this.norm(mlp, `${p}.post_mlp_norm`, kind, eps, `${name}/post_mlp_layernorm`);
-    return g.add(h, mlp, `${name}/residual_mlp`);
+    return g.add(h, toResidual(mlp, 'mlp'), `${name}/residual_mlp`);
   }
 
   // ---------------------------------------------------------------- lens head
@@ -435,6 +438,7 @@ class DecoderGraph {
     const gemmInputs = [flat, unembed];
     if (g.hasWeight('lm_head.bias')) gemmInputs.push(g.weight('lm_head.bias'));
     let logits = g.op1('Gemm', gemmInputs, '/lens/lm_head/Gemm', { transB: 1 }); // [batch·layers, V]
+    if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), '/lens/logits_scaling');
     if (spec.finalSoftcap) {
       const c = g.scalarF(spec.finalSoftcap);
       logits = g.mul(g.op1('Tanh', [g.div(logits, c, '/lens/softcap_div')], '/lens/softcap_tanh'), c, '/lens/softcap_mul');

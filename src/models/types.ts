@@ -97,6 +97,10 @@ export interface DecoderSpec {
   /** Bloom: LayerNorm on the embeddings. */
   embedNorm?: boolean;
   finalSoftcap?: number;
+  /** Granite: the output of attention and of the MLP is multiplied by this before its residual add. */
+  residualScale?: number;
+  /** Granite: the logits are divided by this (logits_scaling); the lens divides every layer's logits too. */
+  logitDivisor?: number;
   /** The unembedding is the embedding matrix (no `lm_head.weight` exported). */
   tiedEmbeddings: boolean;
   bosTokenId?: number;
