@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import { writeSafetensors, type TensorToWrite } from '../helpers/safetensors-writer.js';
 import { TinyCheckpoint, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope } from '../helpers/reference-ops.js';
 
 const TOL = 1e-4;
@@ -148,6 +149,32 @@ describe('gemma3_text against a float64 reference of HF semantics', () => {
       }
     });
   }
+
+  it('reads the same model inside a multimodal gemma3 checkpoint (text_config, language_model.* names)', async () => {
+    const mm = path.join(dir, 'multimodal');
+    fs.mkdirSync(mm);
+    // text_config omits what equals Gemma3TextConfig's defaults, as published configs do
+    const omitted = new Set(['rms_norm_eps', 'hidden_activation', 'bos_token_id', 'eos_token_id', 'tie_word_embeddings', 'architectures', 'attn_logit_softcapping']);
+    const textConfig = Object.fromEntries(Object.entries(CFG).filter(([k]) => !omitted.has(k)));
+    const config = { architectures: ['Gemma3ForConditionalGeneration'], model_type: 'gemma3', text_config: textConfig, vision_config: { model_type: 'siglip_vision_model' } };
+    fs.writeFileSync(path.join(mm, 'config.json'), JSON.stringify(config));
+    const tensors: Record<string, TensorToWrite> = { 'vision_tower.vision_model.post_layernorm.weight': { dtype: 'F32', shape: [4], data: [1, 1, 1, 1] } };
+    for (const [name, t] of ckpt.tensors) tensors[name.replace(/^model\./, 'language_model.model.')] = { dtype: 'F32', shape: t.shape, data: t.data };
+    writeSafetensors(path.join(mm, 'model.safetensors'), tensors);
+    const mmModel = await LensModel.load(mm, { cacheDir: path.join(dir, 'cache'), threads: 1 });
+    try {
+      assert.equal(mmModel.spec.modelType, 'gemma3');
+      const opts = { maxNewTokens: STEPS };
+      const a: ProfileResult[] = [];
+      const b: ProfileResult[] = [];
+      for await (const r of model.profile([{ ids: prompts[0] }], opts)) a.push(r);
+      for await (const r of mmModel.profile([{ ids: prompts[0] }], opts)) b.push(r);
+      assert.deepEqual(b[0].generatedIds, a[0].generatedIds);
+      assert.ok(maxDrift(b[0].metrics.shannon, a[0].metrics.shannon) < 1e-6);
+    } finally {
+      await mmModel.close();
+    }
+  });
 
   it('is sensitive to the local/global rotary split (the reference can fail)', async () => {
     const rs: ProfileResult[] = [];
