@@ -2,6 +2,12 @@
  * Phi-3 / Phi-3.5 / Phi-4-mini (Phi3ForCausalLM): Llama's block with q, k, v fused in `qkv_proj`
  * (rows q | k | v) and gate and up fused in `gate_up_proj` (rows gate | up), LongRoPE scaling
  * (`longrope`, formerly `su`) and optional partial rotary.
+ *
+ * LongRoPE picks short or long factors by the longest position of each forward call, as HF does.
+ * A generation that crosses original_max_position_embeddings keeps the keys cached before the
+ * crossing (short factors), which is what HF does with its KV cache; the no-cache recomputation
+ * of the reference would redo them with the long factors. Prompts that start beyond the original
+ * context, or stay within it, are unaffected.
  */
 import { WeightList, activation, rowBlocksTransposed, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
