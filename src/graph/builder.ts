@@ -3,7 +3,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** ONNX element types used here (TensorProto.DataType). */
-export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6 } as const;
+export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6, BFLOAT16: 16 } as const;
 export type ElemType = (typeof DT)[keyof typeof DT];
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };

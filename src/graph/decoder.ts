@@ -3,17 +3,26 @@
  * lens of every block computed in the graph at the last position.
  *
  * Canonical weight names (exported by each architecture file; linear weights as [in, out]):
- *   embed.weight [V, d]                     token embeddings (also the unembedding when tied)
+ *   embed.weight [V, e]                     token embeddings (also the unembedding when tied); e = d
+ *                                           unless the model projects them (OPT's word_embed_proj_dim)
+ *   embed_proj.weight [e, d]                optional projection of the token embeddings (OPT project_in)
+ *   unembed_proj.weight [d, e]              optional projection before the unembedding (OPT project_out)
  *   pos_embed.weight [P, d]                 learned positions
  *   embed_norm.{weight,bias}                LayerNorm on the embeddings (Bloom)
- *   layers.{i}.attn_norm.{weight,bias}      norm before attention (or the shared block norm)
- *   layers.{i}.mlp_norm.{weight,bias}       norm before the MLP (absent with a shared block norm)
+ *   layers.{i}.attn_norm.{weight,bias}      norm before attention (or the shared block norm; with
+ *                                           normPlacement 'post', the norm after the attention add)
+ *   layers.{i}.mlp_norm.{weight,bias}       norm before the MLP (absent with a shared block norm;
+ *                                           with normPlacement 'post', the norm after the MLP add)
  *   layers.{i}.post_attn_norm.weight, layers.{i}.post_mlp_norm.weight   Gemma-2 sandwich norms
  *   layers.{i}.attn.{q,k,v,o}.{weight,bias}
  *   layers.{i}.attn.{q,k}_norm.{weight,bias}   per-head q/k norm ([headDim] or [heads, headDim])
  *   layers.{i}.mlp.{gate,up,down}.{weight,bias}   gated MLPs use gate; plain MLPs up → act → down
  *   final_norm.{weight,bias}
- *   lm_head.weight [V, d], lm_head.bias [V]  (untied; the HF layout, used with Gemm transB)
+ *   lm_head.weight [V, e], lm_head.bias [V]  (untied; the HF layout, used with Gemm transB)
+ *
+ * ALiBi (spec.positions = 'alibi') is one additive bias [batch, heads, 1, total] built once per
+ * call from attention_mask (key position = cumsum(mask) − 1, as Hugging Face does) and shared by
+ * every layer; spec.alibi.order says whether it is added before or after the 1/√d scale.
  *
  * Inputs: input_ids [batch, seq] int64, attention_mask [batch, past + seq] int64,
  * position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim].
@@ -58,6 +67,7 @@ export function buildDecoderGraph(
 class DecoderGraph {
   private readonly masks = new Map<string, string>();
   private ropeCache = new Map<RopeSpec, { cos: string; sin: string }>();
+  private alibiCache: string | undefined;
   private inputIds!: string;
   private attentionMask!: string;
   private positionIds!: string;
@@ -98,8 +108,9 @@ class DecoderGraph {
 
   private embed(): string {
     const { g, spec } = this;
-    let h = g.op1('Gather', [g.weight('embed.weight'), this.inputIds], '/model/embed_tokens', { axis: 0 }); // [batch, seq, d]
+    let h = g.op1('Gather', [g.weight('embed.weight'), this.inputIds], '/model/embed_tokens', { axis: 0 }); // [batch, seq, e]
     if (spec.embedScale !== undefined) h = g.mul(h, g.scalarF(spec.embedScale), '/model/embed_scale');
+    if (g.hasWeight('embed_proj.weight')) h = g.linear(h, 'embed_proj.weight', undefined, '/model/project_in'); // [batch, seq, d]
     if (spec.positions === 'learned') {
       let pos = this.positionIds;
       if (spec.learnedPositionOffset) pos = g.add(pos, g.scalarI(spec.learnedPositionOffset), '/model/pos_offset');
@@ -170,6 +181,12 @@ class DecoderGraph {
     const pos = g.cast(this.positionIds, DT.FLOAT, `${name}/pos_float`); // [batch, seq]
     let invFreq = g.constF(rope.invFreq);
     if (rope.dynamic) invFreq = this.dynamicInvFreq(rope, name);
+    if (rope.long) {
+      // LongRoPE: the long factors once the longest position of this call passes the original context
+      const maxPos = g.reduce('ReduceMax', this.positionIds, [0, 1], `${name}/maxpos`); // scalar int64
+      const longer = g.op1('Greater', [g.add(maxPos, g.scalarI(1), `${name}/len`), g.scalarI(rope.long.originalMaxPositions)], `${name}/longer`);
+      invFreq = g.op1('Where', [longer, g.constF(rope.long.invFreq), invFreq], `${name}/inv_freq`);
+    }
     // freqs [batch, seq, rotaryDim/2] = pos ⊗ invFreq
     const freqs = g.mul(g.unsqueeze(pos, [2], `${name}/pos3`), invFreq, `${name}/freqs`);
     const emb = rope.interleaved
@@ -266,7 +283,11 @@ class DecoderGraph {
     let scores = g.matmul(qg, kT, `${name}/qk`);
     if (rep !== 1) scores = g.reshape(scores, [0, H, -1, 0], `${name}/scores_heads`); // [b, H, s, total]
     const scale = Array.isArray(spec.attnScale) ? spec.attnScale[l] : spec.attnScale;
+    const alibi = spec.positions === 'alibi' ? this.alibiBias() : undefined; // [b, H, 1, total]
+    if (alibi && spec.alibi!.order === 'add-before-scale') scores = g.add(scores, alibi, `${name}/alibi`);
     if (scale !== 1) scores = g.mul(scores, g.scalarF(scale), `${name}/scale`);
+    if (alibi && spec.alibi!.order === 'add-after-scale') scores = g.add(scores, alibi, `${name}/alibi`);
+    if (alibi && spec.alibi!.repeatedInMask) scores = g.add(scores, g.mul(alibi, g.scalarF(scale), `${name}/alibi_mask_scale`), `${name}/alibi_mask`);
     if (spec.attnSoftcap) {
       const c = g.scalarF(spec.attnSoftcap);
       scores = g.mul(g.op1('Tanh', [g.div(scores, c, `${name}/softcap_div`)], `${name}/softcap_tanh`), c, `${name}/softcap_mul`);
@@ -278,6 +299,28 @@ class DecoderGraph {
     if (rep !== 1) ctx = g.reshape(ctx, [0, H, -1, hd], `${name}/ctx_heads`);
     ctx = g.reshape(g.transpose(ctx, [0, 2, 1, 3], `${name}/ctx_t`), [0, 0, H * hd], `${name}/ctx_merge`);
     return g.linear(ctx, `${p}.o.weight`, `${p}.o.bias`, `${name}/o_proj`);
+  }
+
+  /** ALiBi bias [batch, heads, 1, total] = slope_h · (cumsum(mask) − 1)·mask, built once per graph. */
+  private alibiBias(): string {
+    if (this.alibiCache) return this.alibiCache;
+    const { g, spec } = this;
+    const a = spec.alibi;
+    if (!a || a.slopes.length !== spec.nHeads) throw new Error(`decoder spec: positions 'alibi' needs ${spec.nHeads} ALiBi slopes`);
+    const name = '/model/alibi';
+    const cums = g.op1('CumSum', [this.attentionMask, g.scalarI(1)], `${name}/cumsum`); // [b, total]
+    const kpos = g.mul(g.sub(cums, g.scalarI(1), `${name}/minus1`), this.attentionMask, `${name}/keypos`);
+    let pos = g.unsqueeze(g.cast(kpos, DT.FLOAT, `${name}/keypos_f`), [1, 2], `${name}/keypos4`); // [b, 1, 1, total]
+    const slopes = a.bfloat16 ? a.slopes.map(roundBf16) : a.slopes;
+    if (a.bfloat16) pos = this.roundToBf16(pos, `${name}/keypos_bf16`);
+    let bias = g.mul(g.constF(slopes, [1, slopes.length, 1, 1]), pos, `${name}/bias`);
+    if (a.bfloat16) bias = this.roundToBf16(bias, `${name}/bias_bf16`);
+    this.alibiCache = bias;
+    return bias;
+  }
+
+  private roundToBf16(x: string, name: string): string {
+    return this.g.cast(this.g.cast(x, DT.BFLOAT16, `${name}/to_bf16`), DT.FLOAT, `${name}/to_f32`);
   }
 
   /** Norm over each head's vector; x is [b, heads, s, hd]. */
@@ -353,20 +396,28 @@ class DecoderGraph {
     const { kind, eps } = spec.norm;
     const name = `/model/layers.${l}`;
     const p = `layers.${l}`;
+    if (spec.normPlacement === 'post') {
+      // post-LN (OPT-350m): each norm follows its residual add
+      const h = this.norm(g.add(x, this.attention(l, x), `${name}/residual_attn`), `${p}.attn_norm`, kind, eps, `${name}/self_attn_layer_norm`);
+      return this.norm(g.add(h, this.mlp(l, h), `${name}/residual_mlp`), `${p}.mlp_norm`, kind, eps, `${name}/final_layer_norm`);
+    }
+    // Granite: each sublayer's output is multiplied by residual_multiplier before its residual add
+    const toResidual = (v: string, what: string): string =>
+      spec.residualScale === undefined ? v : g.mul(v, g.scalarF(spec.residualScale), `${name}/${what}_residual_scale`);
     const ln1 = this.norm(x, `${p}.attn_norm`, kind, eps, `${name}/input_layernorm`);
     if (spec.residual === 'parallel') {
-      const attn = this.attention(l, ln1);
+      const attn = toResidual(this.attention(l, ln1), 'attn');
       const ln2 = spec.sharedBlockNorm ? ln1 : this.norm(x, `${p}.mlp_norm`, kind, eps, `${name}/post_attention_layernorm`);
-      const mlp = this.mlp(l, ln2);
+      const mlp = toResidual(this.mlp(l, ln2), 'mlp');
       return g.add(g.add(x, attn, `${name}/residual_attn`), mlp, `${name}/residual_mlp`);
     }
     let attn = this.attention(l, ln1);
     if (spec.sandwichNorms) attn = this.norm(attn, `${p}.post_attn_norm`, kind, eps, `${name}/post_attention_layernorm`);
-    const h = g.add(x, attn, `${name}/residual_attn`);
+    const h = g.add(x, toResidual(attn, 'attn'), `${name}/residual_attn`);
     const ln2 = this.norm(h, `${p}.mlp_norm`, kind, eps, `${name}/pre_mlp_layernorm`);
     let mlp = this.mlp(l, ln2);
     if (spec.sandwichNorms) mlp = this.norm(mlp, `${p}.post_mlp_norm`, kind, eps, `${name}/post_mlp_layernorm`);
-    return g.add(h, mlp, `${name}/residual_mlp`);
+    return g.add(h, toResidual(mlp, 'mlp'), `${name}/residual_mlp`);
   }
 
   // ---------------------------------------------------------------- lens head
@@ -376,12 +427,18 @@ class DecoderGraph {
     const L = spec.nLayers;
     const V = spec.vocabSize;
     const d = spec.dModel;
-    const normed = this.norm(stacked, 'final_norm', spec.norm.kind, spec.norm.eps, '/lens/final_norm');
-    const flat = g.reshape(normed, [-1, d], '/lens/flatten'); // [batch·layers, d]
+    let normed = spec.noFinalNorm ? stacked : this.norm(stacked, 'final_norm', spec.norm.kind, spec.norm.eps, '/lens/final_norm');
+    let width = d;
+    if (g.hasWeight('unembed_proj.weight')) {
+      normed = g.linear(normed, 'unembed_proj.weight', undefined, '/lens/project_out');
+      width = g.weightDims('unembed_proj.weight')[1];
+    }
+    const flat = g.reshape(normed, [-1, width], '/lens/flatten'); // [batch·layers, e]
     const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
     const gemmInputs = [flat, unembed];
     if (g.hasWeight('lm_head.bias')) gemmInputs.push(g.weight('lm_head.bias'));
     let logits = g.op1('Gemm', gemmInputs, '/lens/lm_head/Gemm', { transB: 1 }); // [batch·layers, V]
+    if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), '/lens/logits_scaling');
     if (spec.finalSoftcap) {
       const c = g.scalarF(spec.finalSoftcap);
       logits = g.mul(g.op1('Tanh', [g.div(logits, c, '/lens/softcap_div')], '/lens/softcap_tanh'), c, '/lens/softcap_mul');
@@ -505,4 +562,12 @@ class LensMetrics {
       }
     }
   }
+}
+
+/** float32 → bfloat16 → float32, round to nearest even (as torch's .bfloat16()). */
+function roundBf16(v: number): number {
+  const f = new Float32Array([v]);
+  const u = new Uint32Array(f.buffer);
+  u[0] = (u[0] + 0x7fff + ((u[0] >>> 16) & 1)) & 0xffff0000;
+  return f[0];
 }

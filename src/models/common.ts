@@ -1,6 +1,6 @@
 /** Helpers shared by the architecture files: weight sources, config reading, rotary frequencies. */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import type { Activation, DecoderSpec, RopeSpec, WeightSource } from './types.js';
+import type { Activation, DecoderSpec, KnownCheckpoint, RopeSpec, WeightSource } from './types.js';
 import { UserError } from '../util/errors.js';
 import { cfgNumber as num, cfgOptionalNumberList } from './config.js';
 
@@ -51,6 +51,35 @@ export function transpose2d(src: Float32Array, rows: number, cols: number): Floa
         for (let c = c0; c < c1; c++) out[c * rows + r] = src[base + c];
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Blocks of rows of a row-major [rows, cols] PyTorch weight, concatenated and transposed to
+ * [cols, Σ count]: splits fused projections (q|k|v, gate|up, per-head interleavings) into
+ * canonical [in, out] weights. Blocks are [firstRow, rowCount].
+ */
+export function rowBlocksTransposed(src: Float32Array, cols: number, blocks: [number, number][]): Float32Array {
+  const total = blocks.reduce((a, [, n]) => a + n, 0);
+  const out = new Float32Array(cols * total);
+  let o = 0;
+  for (const [from, count] of blocks) {
+    for (let r = 0; r < count; r++, o++) {
+      const base = (from + r) * cols;
+      for (let c = 0; c < cols; c++) out[c * total + o] = src[base + c];
+    }
+  }
+  return out;
+}
+
+/** The same blocks of a 1-D tensor (a fused bias), concatenated. */
+export function blocksOf(src: Float32Array, blocks: [number, number][]): Float32Array {
+  const out = new Float32Array(blocks.reduce((a, [, n]) => a + n, 0));
+  let o = 0;
+  for (const [from, count] of blocks) {
+    out.set(src.subarray(from, from + count), o);
+    o += count;
   }
   return out;
 }
@@ -197,8 +226,31 @@ export function ropeFromConfig(cfg: Config, rotaryDim: number, baseKeys: string[
       }
       return { rotaryDim, invFreq: out };
     }
+    case 'longrope':
+    case 'su': {
+      // Phi-3: per-frequency divisors, short below the original context and long beyond it
+      const half = rotaryDim / 2;
+      const factors = (key: string): number[] => {
+        const v = rs[key];
+        if (!Array.isArray(v) || v.length !== half || !v.every((x) => typeof x === 'number')) {
+          throw new UserError(`config.json: rope_scaling.${key} must be a list of ${half} numbers for longrope`);
+        }
+        return v as number[];
+      };
+      const maxPos = num(cfg, ['max_position_embeddings']);
+      const origKey = cfg.original_max_position_embeddings ?? rs.original_max_position_embeddings;
+      const origMax = typeof origKey === 'number' ? origKey : maxPos;
+      const scale = typeof cfg.original_max_position_embeddings === 'number' ? maxPos / origMax : factor;
+      const attentionFactor = typeof rs.attention_factor === 'number' ? rs.attention_factor : scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(origMax));
+      const scaled = (ext: number[]): Float32Array => {
+        const out = new Float32Array(half);
+        for (let i = 0; i < half; i++) out[i] = 1 / (Math.fround(ext[i]) * Math.fround(Math.pow(base, Math.fround((2 * i) / rotaryDim))));
+        return out;
+      };
+      return { rotaryDim, invFreq: scaled(factors('short_factor')), attentionFactor, long: { invFreq: scaled(factors('long_factor')), originalMaxPositions: origMax } };
+    }
     default:
-      throw new UserError(`config.json: rope_scaling type '${type}' is not supported (supported: default, linear, dynamic, llama3)`);
+      throw new UserError(`config.json: rope_scaling type '${type}' is not supported (supported: default, linear, dynamic, llama3, longrope)`);
   }
 }
 
@@ -211,4 +263,9 @@ export function checkHeads(spec: Pick<DecoderSpec, 'nHeads' | 'nKvHeads' | 'dMod
   if (spec.nHeads % spec.nKvHeads !== 0) {
     throw new UserError(`config.json: num_attention_heads (${spec.nHeads}) must be a multiple of num_key_value_heads (${spec.nKvHeads})`);
   }
+}
+
+/** A KnownCheckpoint row, compactly: hub id, layers, d_model, heads, vocab, parameters. */
+export function known(hubId: string, layers: number, dModel: number, heads: number, vocab: number, params: string, extra: { kvHeads?: number; note?: string } = {}): KnownCheckpoint {
+  return { hubId, layers, dModel, heads, ...(extra.kvHeads !== undefined ? { kvHeads: extra.kvHeads } : {}), vocab, params, ...(extra.note ? { note: extra.note } : {}) };
 }

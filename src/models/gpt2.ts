@@ -1,11 +1,17 @@
 /** GPT-2: learned positions, LayerNorm, fused Conv1D c_attn ([in, out] layout), tied wte. */
-import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt2: Architecture = {
   modelTypes: ['gpt2'],
   hfClasses: ['GPT2LMHeadModel'],
   features: ['learned absolute positions', 'Conv1D [in, out] weights', 'fused c_attn', 'scale_attn_by_inverse_layer_idx', 'tied wte'],
+  checkpoints: [
+    known('openai-community/gpt2', 12, 768, 12, 50257, '124M'),
+    known('openai-community/gpt2-medium', 24, 1024, 16, 50257, '355M'),
+    known('openai-community/gpt2-large', 36, 1280, 20, 50257, '774M'),
+    known('openai-community/gpt2-xl', 48, 1600, 25, 50257, '1.5B'),
+  ],
   prefixes: ['transformer.', ''],
   spec(cfg) {
     const dModel = int(cfg, ['n_embd', 'hidden_size']);
@@ -50,6 +56,7 @@ export const gpt2: Architecture = {
       w.plain(`${c}.mlp_norm.bias`, `${p}.ln_2.bias`, [d]);
       // c_attn is [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v
       w.expect(`${p}.attn.c_attn.weight`, [d, 3 * d]);
+      w.expect(`${p}.attn.c_attn.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         w.derived(`${c}.attn.${n}.weight`, [d, d], () => {
           const full = r.get(`${p}.attn.c_attn.weight`);

@@ -1,11 +1,21 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, bool, int, num, ropeFromConfig, str, tokenIds, uniformWindows } from './common.js';
+import { WeightList, activation, bool, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt_neox: Architecture = {
   modelTypes: ['gpt_neox'],
   hfClasses: ['GPTNeoXForCausalLM'],
   features: ['fused query_key_value (per-head q, k, v)', 'partial rotary (rotary_pct)', 'parallel or sequential residual', 'tied or untied embed_out'],
+  checkpoints: [
+    known('EleutherAI/pythia-70m', 6, 512, 8, 50304, '70M'),
+    known('EleutherAI/pythia-160m', 12, 768, 12, 50304, '160M'),
+    known('EleutherAI/pythia-410m', 24, 1024, 16, 50304, '410M'),
+    known('EleutherAI/pythia-1b', 16, 2048, 8, 50304, '1.0B'),
+    known('EleutherAI/pythia-1.4b', 24, 2048, 16, 50304, '1.4B'),
+    known('EleutherAI/pythia-2.8b', 32, 2560, 32, 50304, '2.8B'),
+    known('EleutherAI/pythia-6.9b', 32, 4096, 32, 50432, '6.9B'),
+    known('EleutherAI/pythia-12b', 36, 5120, 40, 50688, '12B'),
+  ],
   prefixes: ['gpt_neox.', ''],
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');
@@ -50,6 +60,7 @@ export const gpt_neox: Architecture = {
       w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
       // query_key_value rows are [head][q|k|v][hd]
       w.expect(`${p}.attention.query_key_value.weight`, [3 * d, d]);
+      if (bias) w.expect(`${p}.attention.query_key_value.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         const rows = (src: Float32Array, width: number): Float32Array => {
           const out = new Float32Array(H * hd * width);

@@ -1,6 +1,6 @@
 /** Llama (LlamaForCausalLM) and the shared shape of its descendants (Mistral, Qwen2, Qwen3). */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, activation, str, type Config } from './common.js';
+import { WeightList, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, activation, str, known, type Config } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 export interface LlamaLikeOptions {
@@ -88,6 +88,13 @@ export const llama: Architecture = {
   modelTypes: ['llama'],
   hfClasses: ['LlamaForCausalLM'],
   features: ['RMSNorm', 'rotary (rope_scaling: linear, dynamic, llama3)', 'grouped-query attention', 'attention_bias', 'mlp_bias', 'head_dim'],
+  checkpoints: [
+    known('meta-llama/Llama-3.2-1B-Instruct', 16, 2048, 32, 128256, '1.2B', { kvHeads: 8, note: 'rope_scaling llama3, tied' }),
+    known('meta-llama/Llama-3.2-3B-Instruct', 28, 3072, 24, 128256, '3.2B', { kvHeads: 8, note: 'rope_scaling llama3, tied' }),
+    known('meta-llama/Meta-Llama-3-8B-Instruct', 32, 4096, 32, 128256, '8.0B', { kvHeads: 8 }),
+    known('meta-llama/Llama-2-7b-hf', 32, 4096, 32, 32000, '6.7B'),
+    known('TinyLlama/TinyLlama-1.1B-Chat-v1.0', 22, 2048, 32, 32000, '1.1B', { kvHeads: 4 }),
+  ],
   prefixes: ['model.', ''],
   spec: (cfg) => llamaLikeSpec(cfg, opts),
   weights: (spec, r, ckpt) => llamaLikeWeights(spec, r, ckpt, ckpt.config, opts),

@@ -1,5 +1,5 @@
 /** Qwen2: Llama with q/k/v biases; sliding windows only when use_sliding_window is set. */
-import { bool, int, type Config } from './common.js';
+import { bool, int, known, type Config } from './common.js';
 import { llamaLikeSpec, llamaLikeWeights, type LlamaLikeOptions } from './llama.js';
 import type { Architecture } from './types.js';
 
@@ -20,6 +20,12 @@ export const qwen2: Architecture = {
   modelTypes: ['qwen2'],
   hfClasses: ['Qwen2ForCausalLM'],
   features: ['as llama', 'q/k/v biases', 'use_sliding_window / max_window_layers'],
+  checkpoints: [
+    known('Qwen/Qwen2.5-0.5B', 24, 896, 14, 151936, '0.5B', { kvHeads: 2 }),
+    known('Qwen/Qwen2.5-1.5B', 28, 1536, 12, 151936, '1.5B', { kvHeads: 2 }),
+    known('Qwen/Qwen2.5-3B', 36, 2048, 16, 151936, '3.1B', { kvHeads: 2 }),
+    known('Qwen/Qwen2.5-7B', 28, 3584, 28, 152064, '7.6B', { kvHeads: 4 }),
+  ],
   prefixes: ['model.', ''],
   spec: (cfg) => llamaLikeSpec(cfg, opts),
   weights: (spec, r, ckpt) => llamaLikeWeights(spec, r, ckpt, ckpt.config, opts),

@@ -19,6 +19,32 @@ export interface RopeSpec {
   dynamic?: { base: number; factor: number; maxPositions: number };
   /** Pairs are adjacent (GPT-J style) instead of rotate_half halves (NeoX/Llama style). */
   interleaved?: boolean;
+  /**
+   * LongRoPE (Phi-3 `rope_scaling: longrope|su`): `invFreq` holds the short factors; when the longest
+   * position of the call + 1 exceeds `originalMaxPositions` these inverse frequencies are used instead.
+   */
+  long?: { invFreq: Float32Array; originalMaxPositions: number };
+}
+
+/**
+ * ALiBi (positions = 'alibi'): head h adds slopes[h] · keypos to its scores, with
+ * keypos = cumsum(attention_mask) − 1 at real tokens and 0 at padding, as Hugging Face builds it.
+ */
+export interface AlibiSpec {
+  slopes: number[];
+  /**
+   * Where the bias meets the 1/√d scale: 'add-after-scale' = q·kᵀ·scale + bias (Bloom's baddbmm);
+   * 'add-before-scale' = (q·kᵀ + bias)·scale (Falcon).
+   */
+  order: 'add-after-scale' | 'add-before-scale';
+  /** Falcon builds the bias in bfloat16: bf16(bf16(slope) · bf16(keypos)). */
+  bfloat16?: boolean;
+  /**
+   * Hugging Face's eager Falcon attention (v4.47 and later) also folds bias·scale into its additive
+   * causal mask, so the bias counts twice: scores = (q·kᵀ + bias)·scale + bias·scale. The
+   * hf-parity fixtures (eager) need it; HF's SDPA path and the original Falcon-RW code add it once.
+   */
+  repeatedInMask?: boolean;
 }
 
 /**
@@ -43,6 +69,8 @@ export interface DecoderSpec {
   positions: 'rope' | 'learned' | 'alibi' | 'none';
   /** Per layer; null = no rotary on that layer. Required when positions = 'rope'. */
   rope?: RopeSpec | (RopeSpec | null)[];
+  /** Required when positions = 'alibi'. */
+  alibi?: AlibiSpec;
   /** Learned positions: the index added to each position id (OPT: 2). */
   learnedPositionOffset?: number;
   /** Multiplier of q·k; per layer when it varies (GPT-2's scale_attn_by_inverse_layer_idx). */
@@ -57,11 +85,22 @@ export interface DecoderSpec {
   sharedBlockNorm?: boolean;
   /** Gemma-2/3: norms after attention and after the MLP, before each residual add. */
   sandwichNorms?: boolean;
+  /**
+   * 'post' (OPT with do_layer_norm_before = false): attn_norm and mlp_norm apply after each residual
+   * add instead of before each sublayer; sequential residual only. Default 'pre'.
+   */
+  normPlacement?: 'pre' | 'post';
+  /** The model has no final norm (OPT-350m): the lens unembeds the residual stream as it is. */
+  noFinalNorm?: boolean;
   /** Gemma: the embeddings are multiplied by this (√d_model, rounded to the compute dtype). */
   embedScale?: number;
   /** Bloom: LayerNorm on the embeddings. */
   embedNorm?: boolean;
   finalSoftcap?: number;
+  /** Granite: the output of attention and of the MLP is multiplied by this before its residual add. */
+  residualScale?: number;
+  /** Granite: the logits are divided by this (logits_scaling); the lens divides every layer's logits too. */
+  logitDivisor?: number;
   /** The unembedding is the embedding matrix (no `lm_head.weight` exported). */
   tiedEmbeddings: boolean;
   bosTokenId?: number;
@@ -75,6 +114,22 @@ export interface WeightSource {
   load: () => Float32Array;
 }
 
+/** A well-known checkpoint of a family (for `entropylens models`): facts from its config.json and model card. */
+export interface KnownCheckpoint {
+  hubId: string;
+  layers: number;
+  dModel: number;
+  heads: number;
+  /** Key/value heads when fewer than `heads` (grouped- or multi-query attention). */
+  kvHeads?: number;
+  /** config.json vocab_size (the unembedding's rows). */
+  vocab: number;
+  /** Total parameters as the model card states them, rounded (e.g. '124M', '2.6B'). */
+  params: string;
+  /** What sets it apart within the family, if anything. */
+  note?: string;
+}
+
 export interface Architecture {
   /** config.json `model_type` values this file handles. */
   modelTypes: string[];
@@ -82,6 +137,8 @@ export interface Architecture {
   hfClasses: string[];
   /** Special features handled, one short phrase each (for `entropylens models`). */
   features: string[];
+  /** Well-known checkpoints of this family (for `entropylens models`). */
+  checkpoints?: KnownCheckpoint[];
   /** Tensor-name prefixes tried in order (`model.`, `transformer.`, none, …). */
   prefixes: string[];
   /** Parse config.json into the normalised spec; throws UserError naming the key when invalid. */

@@ -1,0 +1,110 @@
+/**
+ * BLOOM (BloomForCausalLM): ALiBi instead of positions (scores = q·kᵀ/√d + slope·keypos), a
+ * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
+ * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
+ */
+import { WeightList, blocksOf, int, num, rowBlocksTransposed, tokenIds, uniformWindows, bool, known, type Config } from './common.js';
+import type { Architecture, DecoderSpec } from './types.js';
+import { UserError } from '../util/errors.js';
+
+/**
+ * ALiBi slopes as HF's build_alibi_tensor makes them: for the largest power of two c ≤ heads,
+ * base^1..base^c with base = 2^(−8/c) (float32), then the odd powers of 2^(−4/c) for the rest.
+ */
+export function alibiSlopes(nHeads: number): number[] {
+  const c = 2 ** Math.floor(Math.log2(nHeads));
+  const base = Math.fround(2 ** -(2 ** -(Math.log2(c) - 3)));
+  const slopes = Array.from({ length: c }, (_, i) => Math.fround(base ** (i + 1)));
+  if (c !== nHeads) {
+    const extra = Math.fround(2 ** -(2 ** -(Math.log2(2 * c) - 3)));
+    const n = Math.min(c, nHeads - c);
+    for (let i = 0; i < n; i++) slopes.push(Math.fround(extra ** (2 * i + 1)));
+  }
+  return slopes;
+}
+
+/** Row blocks of a fused [H·3·hd, d] query_key_value that hold q (j = 0), k (1) or v (2), per head. */
+export function perHeadInterleaved(H: number, hd: number, j: number): [number, number][] {
+  return Array.from({ length: H }, (_, h) => [(h * 3 + j) * hd, hd] as [number, number]);
+}
+
+function bloomDims(cfg: Config): { d: number; H: number; L: number } {
+  return { d: int(cfg, ['hidden_size', 'n_embed']), H: int(cfg, ['n_head', 'num_attention_heads']), L: int(cfg, ['n_layer', 'num_hidden_layers']) };
+}
+
+export const bloom: Architecture = {
+  modelTypes: ['bloom'],
+  hfClasses: ['BloomForCausalLM'],
+  features: ['ALiBi (bias after the 1/√d scale)', 'LayerNorm on the word embeddings', 'fused query_key_value (per-head q, k, v)', 'tanh GELU', 'tied lm_head'],
+  checkpoints: [
+    known('bigscience/bloom-560m', 24, 1024, 16, 250880, '560M'),
+    known('bigscience/bloom-1b1', 24, 1536, 16, 250880, '1.1B'),
+    known('bigscience/bloom-1b7', 24, 2048, 16, 250880, '1.7B'),
+    known('bigscience/bloom-3b', 30, 2560, 32, 250880, '3.0B'),
+    known('bigscience/bloom-7b1', 30, 4096, 32, 250880, '7.1B'),
+  ],
+  prefixes: ['transformer.', ''],
+  spec(cfg) {
+    const { d: dModel, H: nHeads, L: nLayers } = bloomDims(cfg);
+    if (bool(cfg, 'apply_residual_connection_post_layernorm', false)) {
+      throw new UserError('config.json: apply_residual_connection_post_layernorm = true is not supported for bloom (no released checkpoint uses it)');
+    }
+    const headDim = dModel / nHeads;
+    const spec: DecoderSpec = {
+      modelType: 'bloom',
+      nLayers,
+      dModel,
+      nHeads,
+      nKvHeads: nHeads,
+      headDim,
+      vocabSize: int(cfg, 'vocab_size'),
+      // ALiBi has no position table; BLOOM was trained on 2048 tokens
+      maxPositions: int(cfg, ['seq_length', 'max_position_embeddings'], 2048),
+      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
+      positions: 'alibi',
+      alibi: { slopes: alibiSlopes(nHeads), order: 'add-after-scale' },
+      attnScale: 1 / Math.sqrt(headDim),
+      slidingWindow: uniformWindows(nLayers, null),
+      // bloom_gelu_forward: x·0.5·(1 + tanh(0.79788456·x·(1 + 0.044715·x²)))
+      mlp: { gated: false, act: 'gelu_fast' },
+      residual: 'sequential',
+      embedNorm: true,
+      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
+      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    };
+    return spec;
+  },
+  weights(spec, r, ckpt) {
+    const w = new WeightList(r, ckpt);
+    const { dModel: d, nHeads: H, headDim: hd } = spec;
+    w.embeddings(spec, ['word_embeddings.weight'], ['lm_head.weight']);
+    w.plain('embed_norm.weight', 'word_embeddings_layernorm.weight', [d]);
+    w.plain('embed_norm.bias', 'word_embeddings_layernorm.bias', [d]);
+    for (let i = 0; i < spec.nLayers; i++) {
+      const p = `h.${i}`;
+      const c = `layers.${i}`;
+      w.plain(`${c}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
+      w.plain(`${c}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
+      w.plain(`${c}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
+      w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
+      const qkv = `${p}.self_attention.query_key_value`;
+      w.expect(`${qkv}.weight`, [3 * d, d]);
+      w.expect(`${qkv}.bias`, [3 * d]);
+      ['q', 'k', 'v'].forEach((n, j) => {
+        const blocks = perHeadInterleaved(H, hd, j);
+        w.derived(`${c}.attn.${n}.weight`, [d, d], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
+        w.derived(`${c}.attn.${n}.bias`, [d], () => blocksOf(r.get(`${qkv}.bias`), blocks));
+      });
+      w.linear(`${c}.attn.o.weight`, `${p}.self_attention.dense.weight`, d, d);
+      w.plain(`${c}.attn.o.bias`, `${p}.self_attention.dense.bias`, [d]);
+      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.dense_h_to_4h.weight`, 4 * d, d);
+      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.dense_h_to_4h.bias`, [4 * d]);
+      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, 4 * d);
+      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
+    }
+    w.plain('final_norm.weight', 'ln_f.weight', [d]);
+    w.plain('final_norm.bias', 'ln_f.bias', [d]);
+    return w.items;
+  },
+};

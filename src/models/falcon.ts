@@ -1,0 +1,146 @@
+/**
+ * Falcon (FalconForCausalLM) in its three layouts of the fused query_key_value:
+ * - new_decoder_architecture (Falcon-40B/180B/11B): kv groups, each [its queries | k | v];
+ *   ln_attn and ln_mlp (num_ln_in_parallel_attn = 2) or one shared input_layernorm;
+ * - multi_query (Falcon-7B): [all queries | k | v] with one kv head;
+ * - neither (Falcon-RW): q, k, v interleaved per head.
+ * Rotary or ALiBi, parallel attention + MLP or sequential blocks, optional biases (`bias`), exact
+ * GELU by default.
+ *
+ * ALiBi as Hugging Face's eager attention computes it (v4.47, the hf-parity fixtures): the bias is
+ * built in bfloat16 and counts twice, scores = (q·kᵀ + bias)/√d + bias/√d, because the eager path
+ * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
+ * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
+ */
+import { WeightList, activation, blocksOf, bool, int, num, ropeFromConfig, rowBlocksTransposed, str, tokenIds, uniformWindows, known, type Config } from './common.js';
+import { alibiSlopes, perHeadInterleaved } from './bloom.js';
+import { cfgOptionalInt } from './config.js';
+import type { Architecture, DecoderSpec } from './types.js';
+import { UserError } from '../util/errors.js';
+
+interface FalconLayout {
+  newArch: boolean;
+  multiQuery: boolean;
+  parallel: boolean;
+  /** new_decoder_architecture: separate ln_attn and ln_mlp. */
+  twoNorms: boolean;
+}
+
+function layout(cfg: Config): FalconLayout {
+  const newArch = bool(cfg, 'new_decoder_architecture', false);
+  const parallel = bool(cfg, 'parallel_attn', true);
+  const twoNorms = newArch && (cfgOptionalInt(cfg, 'num_ln_in_parallel_attn') ?? 2) === 2;
+  if (newArch && !parallel) {
+    throw new UserError('config.json: falcon with new_decoder_architecture needs parallel_attn = true (HF cannot run the other combination either)');
+  }
+  return { newArch, multiQuery: bool(cfg, 'multi_query', true), parallel, twoNorms };
+}
+
+/** Row blocks of query_key_value [out, d] for q, k and v, by layout. */
+function qkvBlocks(lo: FalconLayout, H: number, KV: number, hd: number): { q: [number, number][]; k: [number, number][]; v: [number, number][] } {
+  if (lo.newArch) {
+    const rep = H / KV;
+    const group = (g: number, slot: number): number => (g * (rep + 2) + slot) * hd;
+    return {
+      q: Array.from({ length: KV }, (_, g) => [group(g, 0), rep * hd] as [number, number]),
+      k: Array.from({ length: KV }, (_, g) => [group(g, rep), hd] as [number, number]),
+      v: Array.from({ length: KV }, (_, g) => [group(g, rep + 1), hd] as [number, number]),
+    };
+  }
+  if (lo.multiQuery) return { q: [[0, H * hd]], k: [[H * hd, hd]], v: [[(H + 1) * hd, hd]] };
+  return { q: perHeadInterleaved(H, hd, 0), k: perHeadInterleaved(H, hd, 1), v: perHeadInterleaved(H, hd, 2) };
+}
+
+export const falcon: Architecture = {
+  modelTypes: ['falcon', 'RefinedWebModel', 'RefinedWeb'],
+  hfClasses: ['FalconForCausalLM'],
+  features: [
+    'fused query_key_value: new_decoder_architecture (kv groups), multi_query, per-head interleaved',
+    'rotary or ALiBi (bfloat16 bias, counted twice as in HF eager attention)',
+    'parallel attention + MLP (one or two norms) or sequential',
+    'optional biases',
+  ],
+  checkpoints: [
+    known('tiiuae/falcon-rw-1b', 24, 2048, 32, 50304, '1.3B', { note: 'ALiBi, sequential' }),
+    known('tiiuae/falcon-7b', 32, 4544, 71, 65024, '7B', { kvHeads: 1, note: 'multi_query, parallel' }),
+    known('tiiuae/falcon-11B', 60, 4096, 32, 65024, '11B', { kvHeads: 8, note: 'new_decoder_architecture' }),
+    known('tiiuae/falcon-40b', 60, 8192, 128, 65024, '40B', { kvHeads: 8, note: 'new_decoder_architecture' }),
+  ],
+  prefixes: ['transformer.', ''],
+  spec(cfg) {
+    const lo = layout(cfg);
+    const dModel = int(cfg, 'hidden_size');
+    const nHeads = int(cfg, ['num_attention_heads', 'n_head']);
+    const nLayers = int(cfg, ['num_hidden_layers', 'n_layer']);
+    const headDim = dModel / nHeads;
+    const nKvHeads = lo.newArch ? int(cfg, ['num_kv_heads', 'n_head_kv'], nHeads) : lo.multiQuery ? 1 : nHeads;
+    const useAlibi = bool(cfg, 'alibi', false);
+    const spec: DecoderSpec = {
+      modelType: 'falcon',
+      nLayers,
+      dModel,
+      nHeads,
+      nKvHeads,
+      headDim,
+      vocabSize: int(cfg, 'vocab_size'),
+      maxPositions: int(cfg, 'max_position_embeddings', 2048),
+      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
+      positions: useAlibi ? 'alibi' : 'rope',
+      rope: useAlibi ? undefined : ropeFromConfig(cfg, headDim),
+      alibi: useAlibi ? { slopes: alibiSlopes(nHeads), order: 'add-before-scale', bfloat16: true, repeatedInMask: true } : undefined,
+      attnScale: 1 / Math.sqrt(headDim),
+      slidingWindow: uniformWindows(nLayers, null),
+      mlp: { gated: false, act: activation(str(cfg, 'activation', 'gelu'), 'activation') },
+      residual: lo.parallel ? 'parallel' : 'sequential',
+      sharedBlockNorm: lo.parallel && !lo.twoNorms ? true : undefined,
+      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
+      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    };
+    if (nHeads % nKvHeads !== 0) throw new UserError(`config.json: num_attention_heads (${nHeads}) must be a multiple of num_kv_heads (${nKvHeads})`);
+    return spec;
+  },
+  weights(spec, r, ckpt) {
+    const cfg = ckpt.config;
+    const lo = layout(cfg);
+    const w = new WeightList(r, ckpt);
+    const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
+    const ffn = int(cfg, 'ffn_hidden_size', 4 * d);
+    const bias = bool(cfg, 'bias', false);
+    w.embeddings(spec, ['word_embeddings.weight'], ['lm_head.weight']);
+    const layerNorm = (canon: string, hf: string): void => {
+      w.plain(`${canon}.weight`, `${hf}.weight`, [d]);
+      w.plain(`${canon}.bias`, `${hf}.bias`, [d]);
+    };
+    for (let i = 0; i < spec.nLayers; i++) {
+      const p = `h.${i}`;
+      const c = `layers.${i}`;
+      if (lo.twoNorms) {
+        layerNorm(`${c}.attn_norm`, `${p}.ln_attn`);
+        layerNorm(`${c}.mlp_norm`, `${p}.ln_mlp`);
+      } else {
+        layerNorm(`${c}.attn_norm`, `${p}.input_layernorm`);
+        if (!lo.parallel) layerNorm(`${c}.mlp_norm`, `${p}.post_attention_layernorm`);
+      }
+      const qkv = `${p}.self_attention.query_key_value`;
+      w.expect(`${qkv}.weight`, [(H + 2 * KV) * hd, d]);
+      if (bias) w.expect(`${qkv}.bias`, [(H + 2 * KV) * hd]);
+      const blocks = qkvBlocks(lo, H, KV, hd);
+      for (const n of ['q', 'k', 'v'] as const) {
+        const width = (n === 'q' ? H : KV) * hd;
+        w.derived(`${c}.attn.${n}.weight`, [d, width], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks[n]));
+        if (bias) w.derived(`${c}.attn.${n}.bias`, [width], () => blocksOf(r.get(`${qkv}.bias`), blocks[n]));
+      }
+      w.linear(`${c}.attn.o.weight`, `${p}.self_attention.dense.weight`, d, d);
+      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.dense_h_to_4h.weight`, ffn, d);
+      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, ffn);
+      if (bias) {
+        w.plain(`${c}.attn.o.bias`, `${p}.self_attention.dense.bias`, [d]);
+        w.plain(`${c}.mlp.up.bias`, `${p}.mlp.dense_h_to_4h.bias`, [ffn]);
+        w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
+      }
+    }
+    layerNorm('final_norm', 'ln_f');
+    return w.items;
+  },
+};

@@ -1,0 +1,100 @@
+/**
+ * OPT (OPTForCausalLM): learned positions looked up at position + 2, ReLU MLP (fc1, fc2), biases,
+ * pre-LayerNorm blocks or post-LayerNorm ones (do_layer_norm_before = false, OPT-350m), and when
+ * word_embed_proj_dim ≠ hidden_size a projection after the token embeddings (project_in) and one
+ * before the unembedding (project_out), which the lens applies too.
+ *
+ * HF computes OPT's positions from the attention mask (cumsum(mask)·mask − 1); at real tokens that
+ * is the token's index in its prompt, which is what the graph's position_ids carry under left padding.
+ */
+import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows, known } from './common.js';
+import type { Architecture, DecoderSpec } from './types.js';
+
+/** Offset of OPT's learned positions (OPTLearnedPositionalEmbedding). */
+const POSITION_OFFSET = 2;
+
+export const opt: Architecture = {
+  modelTypes: ['opt'],
+  hfClasses: ['OPTForCausalLM'],
+  features: ['learned positions, offset 2', 'ReLU MLP', 'pre- or post-LayerNorm (do_layer_norm_before)', 'project_in / project_out (word_embed_proj_dim)', 'no final LayerNorm when post-LN or _remove_final_layer_norm'],
+  checkpoints: [
+    known('facebook/opt-125m', 12, 768, 12, 50272, '125M'),
+    known('facebook/opt-350m', 24, 1024, 16, 50272, '350M', { note: 'post-LN, word_embed_proj_dim 512' }),
+    known('facebook/opt-1.3b', 24, 2048, 32, 50272, '1.3B'),
+    known('facebook/opt-2.7b', 32, 2560, 32, 50272, '2.7B'),
+    known('facebook/opt-6.7b', 32, 4096, 32, 50272, '6.7B'),
+  ],
+  prefixes: ['model.decoder.', 'decoder.', ''],
+  spec(cfg) {
+    const dModel = int(cfg, 'hidden_size');
+    const nHeads = int(cfg, 'num_attention_heads');
+    const nLayers = int(cfg, 'num_hidden_layers');
+    const headDim = dModel / nHeads;
+    const preNorm = bool(cfg, 'do_layer_norm_before', true);
+    const spec: DecoderSpec = {
+      modelType: 'opt',
+      nLayers,
+      dModel,
+      nHeads,
+      nKvHeads: nHeads,
+      headDim,
+      vocabSize: int(cfg, 'vocab_size'),
+      maxPositions: int(cfg, 'max_position_embeddings', 2048),
+      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_eps', 1e-5) },
+      positions: 'learned',
+      learnedPositionOffset: POSITION_OFFSET,
+      attnScale: 1 / Math.sqrt(headDim),
+      slidingWindow: uniformWindows(nLayers, null),
+      mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'relu'), 'activation_function') },
+      residual: 'sequential',
+      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
+      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    };
+    if (!preNorm) spec.normPlacement = 'post';
+    // HF builds the final LayerNorm only for pre-LN models that did not remove it
+    if (!preNorm || bool(cfg, '_remove_final_layer_norm', false)) spec.noFinalNorm = true;
+    return spec;
+  },
+  weights(spec, r, ckpt) {
+    const cfg = ckpt.config;
+    const w = new WeightList(r, ckpt);
+    const d = spec.dModel;
+    const e = int(cfg, 'word_embed_proj_dim', d);
+    const ffn = int(cfg, 'ffn_dim');
+    const bias = bool(cfg, 'enable_bias', true);
+    const affine = bool(cfg, 'layer_norm_elementwise_affine', true);
+    // The embedding is [V, e]; WeightList.embeddings checks the width against spec.dModel.
+    w.embeddings({ tiedEmbeddings: spec.tiedEmbeddings, dModel: e }, ['embed_tokens.weight'], ['lm_head.weight']);
+    if (e !== d) {
+      w.linear('embed_proj.weight', 'project_in.weight', d, e);
+      w.linear('unembed_proj.weight', 'project_out.weight', e, d);
+    }
+    w.plain('pos_embed.weight', 'embed_positions.weight', [spec.maxPositions + POSITION_OFFSET, d]);
+    const layerNorm = (canon: string, hf: string): void => {
+      if (affine) {
+        w.plain(`${canon}.weight`, `${hf}.weight`, [d]);
+        w.plain(`${canon}.bias`, `${hf}.bias`, [d]);
+      } else {
+        w.derived(`${canon}.weight`, [d], () => new Float32Array(d).fill(1));
+      }
+    };
+    for (let i = 0; i < spec.nLayers; i++) {
+      const p = `layers.${i}`;
+      layerNorm(`${p}.attn_norm`, `${p}.self_attn_layer_norm`);
+      layerNorm(`${p}.mlp_norm`, `${p}.final_layer_norm`);
+      for (const [n, hf] of [['q', 'q_proj'], ['k', 'k_proj'], ['v', 'v_proj'], ['o', 'out_proj']] as const) {
+        w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${hf}.weight`, d, d);
+        if (bias) w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${hf}.bias`, [d]);
+      }
+      w.linear(`${p}.mlp.up.weight`, `${p}.fc1.weight`, ffn, d);
+      w.linear(`${p}.mlp.down.weight`, `${p}.fc2.weight`, d, ffn);
+      if (bias) {
+        w.plain(`${p}.mlp.up.bias`, `${p}.fc1.bias`, [ffn]);
+        w.plain(`${p}.mlp.down.bias`, `${p}.fc2.bias`, [d]);
+      }
+    }
+    if (!spec.noFinalNorm) layerNorm('final_norm', 'final_layer_norm');
+    return w.items;
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * Phi-1 / Phi-1.5 / Phi-2 (PhiForCausalLM): one LayerNorm feeds attention and the MLP in parallel,
+ * partial rotary (partial_rotary_factor of each head), biases everywhere, attention output named
+ * `dense`, `final_layernorm`, and an untied lm_head with a bias.
+ */
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
+import type { Architecture, DecoderSpec } from './types.js';
+
+export const phi: Architecture = {
+  modelTypes: ['phi'],
+  hfClasses: ['PhiForCausalLM'],
+  features: ['parallel attention + MLP off one LayerNorm', 'partial rotary (partial_rotary_factor)', 'biases on every linear', 'lm_head bias', 'optional per-head q/k LayerNorm (qk_layernorm)'],
+  checkpoints: [
+    known('microsoft/phi-1', 24, 2048, 32, 51200, '1.4B'),
+    known('microsoft/phi-1_5', 24, 2048, 32, 51200, '1.4B'),
+    known('microsoft/phi-2', 32, 2560, 32, 51200, '2.7B'),
+  ],
+  prefixes: ['model.', ''],
+  spec(cfg) {
+    const dModel = int(cfg, 'hidden_size');
+    const nHeads = int(cfg, 'num_attention_heads');
+    const nLayers = int(cfg, 'num_hidden_layers');
+    const headDim = dModel / nHeads;
+    const eps = num(cfg, 'layer_norm_eps', 1e-5);
+    const spec: DecoderSpec = {
+      modelType: 'phi',
+      nLayers,
+      dModel,
+      nHeads,
+      nKvHeads: int(cfg, 'num_key_value_heads', nHeads),
+      headDim,
+      vocabSize: int(cfg, 'vocab_size'),
+      maxPositions: int(cfg, 'max_position_embeddings', 2048),
+      norm: { kind: 'layer', eps },
+      qkNorm: bool(cfg, 'qk_layernorm', false) ? { kind: 'layer', eps } : undefined,
+      positions: 'rope',
+      rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 0.5))),
+      attnScale: 1 / Math.sqrt(headDim),
+      slidingWindow: uniformWindows(nLayers, null),
+      mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu_new')) },
+      residual: 'parallel',
+      sharedBlockNorm: true,
+      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
+      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
+      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    };
+    checkHeads(spec);
+    return spec;
+  },
+  weights(spec, r, ckpt) {
+    const w = new WeightList(r, ckpt);
+    const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
+    const inter = int(ckpt.config, 'intermediate_size', 4 * d);
+    w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
+    w.plainIfPresent('lm_head.bias', 'lm_head.bias', [spec.vocabSize]);
+    for (let i = 0; i < spec.nLayers; i++) {
+      const p = `layers.${i}`;
+      w.plain(`${p}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
+      w.plain(`${p}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
+      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) {
+        w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
+        w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
+      }
+      if (spec.qkNorm) {
+        for (const n of ['q', 'k']) {
+          w.plain(`${p}.attn.${n}_norm.weight`, `${p}.self_attn.${n}_layernorm.weight`, [hd]);
+          w.plain(`${p}.attn.${n}_norm.bias`, `${p}.self_attn.${n}_layernorm.bias`, [hd]);
+        }
+      }
+      w.linear(`${p}.attn.o.weight`, `${p}.self_attn.dense.weight`, d, H * hd);
+      w.plain(`${p}.attn.o.bias`, `${p}.self_attn.dense.bias`, [d]);
+      w.linear(`${p}.mlp.up.weight`, `${p}.mlp.fc1.weight`, inter, d);
+      w.plain(`${p}.mlp.up.bias`, `${p}.mlp.fc1.bias`, [inter]);
+      w.linear(`${p}.mlp.down.weight`, `${p}.mlp.fc2.weight`, d, inter);
+      w.plain(`${p}.mlp.down.bias`, `${p}.mlp.fc2.bias`, [d]);
+    }
+    w.plain('final_norm.weight', 'final_layernorm.weight', [d]);
+    w.plain('final_norm.bias', 'final_layernorm.bias', [d]);
+    return w.items;
+  },
+};

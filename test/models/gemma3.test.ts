@@ -1,0 +1,185 @@
+/**
+ * gemma3_text has no Hugging Face fixture, so it is tested against a float64 reference written
+ * here from the semantics of HF's Gemma3ForCausalLM (modeling_gemma3.py): embeddings × √hidden;
+ * per layer input RMSNorm (1 + w), q/k/v, q_norm/k_norm (1 + w) per head, rotary with
+ * rope_local_base_freq on sliding layers and rope_theta with linear rope_scaling on global ones,
+ * scores × query_pre_attn_scalar^-½, sliding window on layers with (i + 1) % pattern ≠ 0
+ * (key j visible to query i when i − window < j ≤ i), post-attention RMSNorm, residual,
+ * pre/post-feedforward RMSNorms around the GeGLU MLP, residual; final RMSNorm, tied lm_head,
+ * final-logit soft-cap. The reference runs without KV cache; the engine runs with it, batched too.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import { writeSafetensors, type TensorToWrite } from '../helpers/safetensors-writer.js';
+import { TinyCheckpoint, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope } from '../helpers/reference-ops.js';
+
+const TOL = 1e-4;
+const CFG = {
+  architectures: ['Gemma3ForCausalLM'],
+  model_type: 'gemma3_text',
+  vocab_size: 96,
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 16,
+  hidden_activation: 'gelu_pytorch_tanh',
+  max_position_embeddings: 64,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1_000_000,
+  rope_local_base_freq: 10_000,
+  rope_scaling: { rope_type: 'linear', factor: 4 },
+  query_pre_attn_scalar: 24,
+  sliding_window: 3,
+  sliding_window_pattern: 3,
+  final_logit_softcapping: 8,
+  attn_logit_softcapping: null,
+  tie_word_embeddings: true,
+  bos_token_id: 2,
+  eos_token_id: 1,
+};
+
+function build(dir: string): TinyCheckpoint {
+  const c = new TinyCheckpoint(1234);
+  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, head_dim: hd } = CFG;
+  // small embeddings (× √hidden in the model) so attention and MLP, whose outputs are RMS-normed, steer the residual
+  c.random('model.embed_tokens.weight', [CFG.vocab_size, d], 0.2);
+  for (let i = 0; i < CFG.num_hidden_layers; i++) {
+    const p = `model.layers.${i}`;
+    for (const n of ['input_layernorm', 'pre_feedforward_layernorm']) c.random(`${p}.${n}.weight`, [d], 0.3);
+    for (const n of ['post_attention_layernorm', 'post_feedforward_layernorm']) c.random(`${p}.${n}.weight`, [d], 0.5, 0.5);
+    c.random(`${p}.self_attn.q_proj.weight`, [H * hd, d], 1);
+    c.random(`${p}.self_attn.k_proj.weight`, [KV * hd, d], 1);
+    c.random(`${p}.self_attn.v_proj.weight`, [KV * hd, d], 1);
+    c.random(`${p}.self_attn.o_proj.weight`, [d, H * hd], 0.6);
+    c.random(`${p}.self_attn.q_norm.weight`, [hd], 0.5);
+    c.random(`${p}.self_attn.k_norm.weight`, [hd], 0.5);
+    c.random(`${p}.mlp.gate_proj.weight`, [f, d], 0.6);
+    c.random(`${p}.mlp.up_proj.weight`, [f, d], 0.6);
+    c.random(`${p}.mlp.down_proj.weight`, [d, f], 0.5);
+  }
+  c.random('model.norm.weight', [d], 0.5, 3); // lens logits reach the soft-cap
+  c.save(dir, CFG);
+  return c;
+}
+
+/** HF Gemma3 forward; `swapRopes` exchanges the local and global rotary (a deliberately wrong variant). */
+function gemma3Reference(c: TinyCheckpoint, swapRopes = false): (ids: number[]) => number[][] {
+  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, head_dim: hd, rms_norm_eps: eps } = CFG;
+  const globalFreq = invFreq(CFG.rope_theta, hd).map((v) => v / CFG.rope_scaling.factor);
+  const localFreq = invFreq(CFG.rope_local_base_freq, hd);
+  const embed = c.get('model.embed_tokens.weight');
+  const scale = Math.fround(Math.sqrt(d));
+  return (ids) => {
+    let x = ids.map((id) => Array.from(embed.subarray(id * d, (id + 1) * d), (v) => v * scale));
+    const outs: number[][] = [];
+    for (let l = 0; l < CFG.num_hidden_layers; l++) {
+      const p = `model.layers.${l}`;
+      const sliding = (l + 1) % CFG.sliding_window_pattern !== 0;
+      const freq = sliding !== swapRopes ? localFreq : globalFreq;
+      const h = x.map((r) => rmsNorm(r, c.get(`${p}.input_layernorm.weight`), eps, true));
+      const qn = c.get(`${p}.self_attn.q_norm.weight`);
+      const kn = c.get(`${p}.self_attn.k_norm.weight`);
+      const q = heads(linear(h, c.get(`${p}.self_attn.q_proj.weight`), H * hd, d), H, hd).map((hs) => hs.map((v, i) => rope(rmsNorm(v, qn, eps, true), i, freq)));
+      const k = heads(linear(h, c.get(`${p}.self_attn.k_proj.weight`), KV * hd, d), KV, hd).map((hs) => hs.map((v, i) => rope(rmsNorm(v, kn, eps, true), i, freq)));
+      const v = heads(linear(h, c.get(`${p}.self_attn.v_proj.weight`), KV * hd, d), KV, hd);
+      const ctx = attention(q, k, v, { scale: CFG.query_pre_attn_scalar ** -0.5, visible: sliding ? (i, j) => j > i - CFG.sliding_window : undefined });
+      const a = linear(ctx, c.get(`${p}.self_attn.o_proj.weight`), d, H * hd).map((r) => rmsNorm(r, c.get(`${p}.post_attention_layernorm.weight`), eps, true));
+      x = add(x, a);
+      const m0 = x.map((r) => rmsNorm(r, c.get(`${p}.pre_feedforward_layernorm.weight`), eps, true));
+      const gate = linear(m0, c.get(`${p}.mlp.gate_proj.weight`), f, d);
+      const up = linear(m0, c.get(`${p}.mlp.up_proj.weight`), f, d);
+      const m = linear(gate.map((r, i) => r.map((g, j) => geluTanh(g) * up[i][j])), c.get(`${p}.mlp.down_proj.weight`), d, f);
+      x = add(x, m.map((r) => rmsNorm(r, c.get(`${p}.post_feedforward_layernorm.weight`), eps, true)));
+      outs.push(x[x.length - 1]);
+    }
+    return outs;
+  };
+}
+
+function gemma3Lens(c: TinyCheckpoint): (resid: number[]) => number[] {
+  const { hidden_size: d, vocab_size: V, rms_norm_eps: eps, final_logit_softcapping: cap } = CFG;
+  return (r) => linear([rmsNorm(r, c.get('model.norm.weight'), eps, true)], c.get('model.embed_tokens.weight'), V, d)[0].map((z) => cap * Math.tanh(z / cap));
+}
+
+function maxDrift(got: number[][], want: number[][]): number {
+  let m = 0;
+  for (let t = 0; t < want.length; t++) for (let l = 0; l < want[t].length; l++) m = Math.max(m, Math.abs(got[t][l] - want[t][l]));
+  return m;
+}
+
+describe('gemma3_text against a float64 reference of HF semantics', () => {
+  let dir: string;
+  let ckpt: TinyCheckpoint;
+  let model: LensModel;
+  const prompts = [[2, 17, 33, 5, 71, 9, 40, 88, 12, 3], [2, 60, 7, 25]];
+  const STEPS = 6;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-gemma3-'));
+    ckpt = build(path.join(dir, 'model'));
+    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
+  });
+  after(async () => {
+    await model.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the layer pattern, windows and rotary per layer', () => {
+    assert.deepEqual(model.spec.slidingWindow, [3, 3, null, 3]);
+    assert.equal(model.spec.finalSoftcap, 8);
+    assert.ok(Array.isArray(model.spec.rope) && model.spec.rope[0] !== model.spec.rope[2]);
+  });
+
+  for (const batchSize of [1, 2]) {
+    it(`matches the reference (batch ${batchSize})`, async () => {
+      const rs: ProfileResult[] = [];
+      for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
+      for (const r of rs) {
+        const want = referenceProfile(prompts[r.index], STEPS, gemma3Reference(ckpt), gemma3Lens(ckpt));
+        assert.deepEqual(r.generatedIds, want.generated, `prompt ${r.index}: greedy ids`);
+        assert.deepEqual(r.argmax, want.argmax, `prompt ${r.index}: lens argmax`);
+        const drift = maxDrift(r.metrics.shannon, want.shannon);
+        assert.ok(drift <= TOL, `prompt ${r.index}: Shannon drift ${drift.toExponential(2)}`);
+      }
+    });
+  }
+
+  it('reads the same model inside a multimodal gemma3 checkpoint (text_config, language_model.* names)', async () => {
+    const mm = path.join(dir, 'multimodal');
+    fs.mkdirSync(mm);
+    // text_config omits what equals Gemma3TextConfig's defaults, as published configs do
+    const omitted = new Set(['rms_norm_eps', 'hidden_activation', 'bos_token_id', 'eos_token_id', 'tie_word_embeddings', 'architectures', 'attn_logit_softcapping']);
+    const textConfig = Object.fromEntries(Object.entries(CFG).filter(([k]) => !omitted.has(k)));
+    const config = { architectures: ['Gemma3ForConditionalGeneration'], model_type: 'gemma3', text_config: textConfig, vision_config: { model_type: 'siglip_vision_model' } };
+    fs.writeFileSync(path.join(mm, 'config.json'), JSON.stringify(config));
+    const tensors: Record<string, TensorToWrite> = { 'vision_tower.vision_model.post_layernorm.weight': { dtype: 'F32', shape: [4], data: [1, 1, 1, 1] } };
+    for (const [name, t] of ckpt.tensors) tensors[name.replace(/^model\./, 'language_model.model.')] = { dtype: 'F32', shape: t.shape, data: t.data };
+    writeSafetensors(path.join(mm, 'model.safetensors'), tensors);
+    const mmModel = await LensModel.load(mm, { cacheDir: path.join(dir, 'cache'), threads: 1 });
+    try {
+      assert.equal(mmModel.spec.modelType, 'gemma3');
+      const opts = { maxNewTokens: STEPS };
+      const a: ProfileResult[] = [];
+      const b: ProfileResult[] = [];
+      for await (const r of model.profile([{ ids: prompts[0] }], opts)) a.push(r);
+      for await (const r of mmModel.profile([{ ids: prompts[0] }], opts)) b.push(r);
+      assert.deepEqual(b[0].generatedIds, a[0].generatedIds);
+      assert.ok(maxDrift(b[0].metrics.shannon, a[0].metrics.shannon) < 1e-6);
+    } finally {
+      await mmModel.close();
+    }
+  });
+
+  it('is sensitive to the local/global rotary split (the reference can fail)', async () => {
+    const rs: ProfileResult[] = [];
+    for await (const r of model.profile([{ ids: prompts[0] }], { maxNewTokens: STEPS })) rs.push(r);
+    const wrong = referenceProfile(prompts[0], STEPS, gemma3Reference(ckpt, true), gemma3Lens(ckpt));
+    assert.ok(maxDrift(rs[0].metrics.shannon, wrong.shannon) > 1e-2);
+  });
+});

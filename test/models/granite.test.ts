@@ -1,0 +1,128 @@
+/**
+ * Granite has no Hugging Face fixture, so it is tested against a float64 reference of HF's
+ * GraniteForCausalLM semantics: embeddings × embedding_multiplier; per layer
+ * x + attn(RMSNorm(x)) · residual_multiplier with scores × attention_multiplier (no 1/√d),
+ * then x + SwiGLU(RMSNorm(x)) · residual_multiplier; final RMSNorm, lm_head, ÷ logits_scaling.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import { TinyCheckpoint, add, attention, heads, invFreq, linear, referenceProfile, rmsNorm, rope, silu } from '../helpers/reference-ops.js';
+
+const TOL = 1e-4;
+const CFG = {
+  architectures: ['GraniteForCausalLM'],
+  model_type: 'granite',
+  vocab_size: 72,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 3,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  rope_theta: 10000,
+  rms_norm_eps: 1e-6,
+  hidden_act: 'silu',
+  attention_bias: false,
+  mlp_bias: false,
+  tie_word_embeddings: false,
+  embedding_multiplier: 6,
+  attention_multiplier: 0.09,
+  residual_multiplier: 0.4,
+  logits_scaling: 2.5,
+  bos_token_id: 0,
+  eos_token_id: 0,
+};
+
+function build(dir: string): TinyCheckpoint {
+  const c = new TinyCheckpoint(2024);
+  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV } = CFG;
+  const hd = d / H;
+  c.random('model.embed_tokens.weight', [CFG.vocab_size, d], 0.3);
+  c.random('lm_head.weight', [CFG.vocab_size, d], 1);
+  c.random('model.norm.weight', [d], 0.2, 1);
+  for (let i = 0; i < CFG.num_hidden_layers; i++) {
+    const p = `model.layers.${i}`;
+    c.random(`${p}.input_layernorm.weight`, [d], 0.2, 1);
+    c.random(`${p}.post_attention_layernorm.weight`, [d], 0.2, 1);
+    c.random(`${p}.self_attn.q_proj.weight`, [H * hd, d], 0.8);
+    c.random(`${p}.self_attn.k_proj.weight`, [KV * hd, d], 0.8);
+    c.random(`${p}.self_attn.v_proj.weight`, [KV * hd, d], 0.8);
+    c.random(`${p}.self_attn.o_proj.weight`, [d, H * hd], 0.6);
+    c.random(`${p}.mlp.gate_proj.weight`, [f, d], 0.5);
+    c.random(`${p}.mlp.up_proj.weight`, [f, d], 0.5);
+    c.random(`${p}.mlp.down_proj.weight`, [d, f], 0.5);
+  }
+  c.save(dir, CFG);
+  return c;
+}
+
+function graniteReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
+  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, rms_norm_eps: eps, residual_multiplier: rm } = CFG;
+  const hd = d / H;
+  const freq = invFreq(CFG.rope_theta, hd);
+  const emb = c.get('model.embed_tokens.weight');
+  const scaled = (x: number[][]): number[][] => x.map((r) => r.map((v) => v * rm));
+  return (ids) => {
+    let x = ids.map((id) => Array.from(emb.subarray(id * d, (id + 1) * d), (v) => v * CFG.embedding_multiplier));
+    const outs: number[][] = [];
+    for (let l = 0; l < CFG.num_hidden_layers; l++) {
+      const p = `model.layers.${l}`;
+      const h = x.map((r) => rmsNorm(r, c.get(`${p}.input_layernorm.weight`), eps, false));
+      const q = heads(linear(h, c.get(`${p}.self_attn.q_proj.weight`), H * hd, d), H, hd).map((hs) => hs.map((v, i) => rope(v, i, freq)));
+      const k = heads(linear(h, c.get(`${p}.self_attn.k_proj.weight`), KV * hd, d), KV, hd).map((hs) => hs.map((v, i) => rope(v, i, freq)));
+      const v = heads(linear(h, c.get(`${p}.self_attn.v_proj.weight`), KV * hd, d), KV, hd);
+      x = add(x, scaled(linear(attention(q, k, v, { scale: CFG.attention_multiplier }), c.get(`${p}.self_attn.o_proj.weight`), d, H * hd)));
+      const m = x.map((r) => rmsNorm(r, c.get(`${p}.post_attention_layernorm.weight`), eps, false));
+      const gate = linear(m, c.get(`${p}.mlp.gate_proj.weight`), f, d);
+      const up = linear(m, c.get(`${p}.mlp.up_proj.weight`), f, d);
+      x = add(x, scaled(linear(gate.map((r, i) => r.map((g, j) => silu(g) * up[i][j])), c.get(`${p}.mlp.down_proj.weight`), d, f)));
+      outs.push(x[x.length - 1]);
+    }
+    return outs;
+  };
+}
+
+function graniteLens(c: TinyCheckpoint): (resid: number[]) => number[] {
+  const { hidden_size: d, vocab_size: V, rms_norm_eps: eps } = CFG;
+  return (r) => linear([rmsNorm(r, c.get('model.norm.weight'), eps, false)], c.get('lm_head.weight'), V, d)[0].map((z) => z / CFG.logits_scaling);
+}
+
+describe('granite against a float64 reference of HF semantics', () => {
+  let dir: string;
+  let ckpt: TinyCheckpoint;
+  let model: LensModel;
+  const prompts = [[0, 17, 33, 5, 71, 9, 40, 12], [0, 60, 7]];
+  const STEPS = 6;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-granite-'));
+    ckpt = build(path.join(dir, 'model'));
+    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
+  });
+  after(async () => {
+    await model.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const batchSize of [1, 2]) {
+    it(`matches the reference (batch ${batchSize})`, async () => {
+      const rs: ProfileResult[] = [];
+      for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
+      for (const r of rs) {
+        const want = referenceProfile(prompts[r.index], STEPS, graniteReference(ckpt), graniteLens(ckpt));
+        assert.deepEqual(r.generatedIds, want.generated, `prompt ${r.index}: greedy ids`);
+        assert.deepEqual(r.argmax, want.argmax, `prompt ${r.index}: lens argmax`);
+        for (let t = 0; t < STEPS; t++) {
+          for (let l = 0; l < CFG.num_hidden_layers; l++) {
+            const drift = Math.abs(r.metrics.shannon[t][l] - want.shannon[t][l]);
+            assert.ok(drift <= TOL, `prompt ${r.index} step ${t} layer ${l}: drift ${drift.toExponential(2)}`);
+          }
+        }
+      }
+    });
+  }
+});

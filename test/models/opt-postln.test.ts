@@ -1,0 +1,135 @@
+/**
+ * OPT-350m's shape has no fixture (the opt fixture is pre-LN without projections), so it is tested
+ * against a float64 reference of HF's OPTForCausalLM semantics: token embeddings of width
+ * word_embed_proj_dim, project_in to hidden, + learned positions at index + 2, post-LN blocks
+ * (do_layer_norm_before = false: x = LN(x + attn(x)); x = LN(x + fc2(relu(fc1(x))))), no final
+ * LayerNorm, project_out back to word_embed_proj_dim, tied lm_head. q is scaled by 1/√hd.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import { TinyCheckpoint, add, attention, heads, layerNorm, linear, referenceProfile, relu } from '../helpers/reference-ops.js';
+
+const TOL = 1e-4;
+const CFG = {
+  architectures: ['OPTForCausalLM'],
+  model_type: 'opt',
+  vocab_size: 80,
+  hidden_size: 32,
+  word_embed_proj_dim: 16,
+  ffn_dim: 64,
+  num_attention_heads: 4,
+  num_hidden_layers: 3,
+  max_position_embeddings: 32,
+  do_layer_norm_before: false,
+  _remove_final_layer_norm: false,
+  activation_function: 'relu',
+  enable_bias: true,
+  layer_norm_elementwise_affine: true,
+  bos_token_id: 2,
+  eos_token_id: 2,
+  pad_token_id: 1,
+};
+const P = 'model.decoder';
+
+function build(dir: string): TinyCheckpoint {
+  const c = new TinyCheckpoint(99);
+  const { hidden_size: d, word_embed_proj_dim: e, ffn_dim: f } = CFG;
+  c.random(`${P}.embed_tokens.weight`, [CFG.vocab_size, e], 1);
+  c.random(`${P}.project_in.weight`, [d, e], 0.5);
+  c.random(`${P}.project_out.weight`, [e, d], 0.15);
+  c.random(`${P}.embed_positions.weight`, [CFG.max_position_embeddings + 2, d], 0.5);
+  for (let i = 0; i < CFG.num_hidden_layers; i++) {
+    const p = `${P}.layers.${i}`;
+    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
+      c.random(`${p}.self_attn.${n}.weight`, [d, d], 0.5);
+      c.random(`${p}.self_attn.${n}.bias`, [d], 0.1);
+    }
+    for (const n of ['self_attn_layer_norm', 'final_layer_norm']) {
+      c.random(`${p}.${n}.weight`, [d], 0.3, 1);
+      c.random(`${p}.${n}.bias`, [d], 0.1);
+    }
+    c.random(`${p}.fc1.weight`, [f, d], 0.5);
+    c.random(`${p}.fc1.bias`, [f], 0.1);
+    c.random(`${p}.fc2.weight`, [d, f], 0.4);
+    c.random(`${p}.fc2.bias`, [d], 0.1);
+  }
+  c.save(dir, CFG);
+  return c;
+}
+
+function optReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
+  const { hidden_size: d, word_embed_proj_dim: e, ffn_dim: f, num_attention_heads: H } = CFG;
+  const hd = d / H;
+  const eps = 1e-5;
+  const emb = c.get(`${P}.embed_tokens.weight`);
+  const pos = c.get(`${P}.embed_positions.weight`);
+  return (ids) => {
+    const tok = ids.map((id) => Array.from(emb.subarray(id * e, (id + 1) * e)));
+    let x = linear(tok, c.get(`${P}.project_in.weight`), d, e).map((r, i) => r.map((v, j) => v + pos[(i + 2) * d + j]));
+    const outs: number[][] = [];
+    for (let l = 0; l < CFG.num_hidden_layers; l++) {
+      const p = `${P}.layers.${l}`;
+      const lin = (h: number[][], n: string): number[][] => linear(h, c.get(`${p}.self_attn.${n}.weight`), d, d, c.get(`${p}.self_attn.${n}.bias`));
+      const q = heads(lin(x, 'q_proj'), H, hd);
+      const ctx = attention(q, heads(lin(x, 'k_proj'), H, hd), heads(lin(x, 'v_proj'), H, hd), { scale: 1 / Math.sqrt(hd) });
+      x = add(x, lin(ctx, 'out_proj')).map((r) => layerNorm(r, c.get(`${p}.self_attn_layer_norm.weight`), c.get(`${p}.self_attn_layer_norm.bias`), eps));
+      const hidden = linear(x, c.get(`${p}.fc1.weight`), f, d, c.get(`${p}.fc1.bias`)).map((r) => r.map(relu));
+      x = add(x, linear(hidden, c.get(`${p}.fc2.weight`), d, f, c.get(`${p}.fc2.bias`))).map((r) =>
+        layerNorm(r, c.get(`${p}.final_layer_norm.weight`), c.get(`${p}.final_layer_norm.bias`), eps),
+      );
+      outs.push(x[x.length - 1]);
+    }
+    return outs;
+  };
+}
+
+function optLens(c: TinyCheckpoint): (resid: number[]) => number[] {
+  const { hidden_size: d, word_embed_proj_dim: e, vocab_size: V } = CFG;
+  return (r) => linear(linear([r], c.get(`${P}.project_out.weight`), e, d), c.get(`${P}.embed_tokens.weight`), V, e)[0];
+}
+
+describe('OPT post-LN with project_in/out against a float64 reference of HF semantics', () => {
+  let dir: string;
+  let ckpt: TinyCheckpoint;
+  let model: LensModel;
+  const prompts = [[2, 17, 33, 5, 71, 9, 40, 8], [2, 60, 7]];
+  const STEPS = 6;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-opt-'));
+    ckpt = build(path.join(dir, 'model'));
+    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
+  });
+  after(async () => {
+    await model.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads post-LN, no final norm and the projections', () => {
+    assert.equal(model.spec.normPlacement, 'post');
+    assert.equal(model.spec.noFinalNorm, true);
+    assert.equal(model.spec.vocabSize, CFG.vocab_size);
+  });
+
+  for (const batchSize of [1, 2]) {
+    it(`matches the reference (batch ${batchSize})`, async () => {
+      const rs: ProfileResult[] = [];
+      for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
+      for (const r of rs) {
+        const want = referenceProfile(prompts[r.index], STEPS, optReference(ckpt), optLens(ckpt));
+        assert.deepEqual(r.generatedIds, want.generated, `prompt ${r.index}: greedy ids`);
+        assert.deepEqual(r.argmax, want.argmax, `prompt ${r.index}: lens argmax`);
+        for (let t = 0; t < STEPS; t++) {
+          for (let l = 0; l < CFG.num_hidden_layers; l++) {
+            const drift = Math.abs(r.metrics.shannon[t][l] - want.shannon[t][l]);
+            assert.ok(drift <= TOL, `prompt ${r.index} step ${t} layer ${l}: drift ${drift.toExponential(2)}`);
+          }
+        }
+      }
+    });
+  }
+});

@@ -1,0 +1,136 @@
+/**
+ * Phi-3 LongRoPE has no fixture (the phi3 fixture has rope_scaling null), so it is tested against a
+ * float64 reference of HF semantics: inv_freq = 1 / (ext · base^(2i/dim)) with ext = short_factor
+ * while max(position_ids) + 1 ≤ original_max_position_embeddings and long_factor beyond;
+ * cos and sin × √(1 + ln(max/original) / ln(original)); fused qkv_proj and gate_up_proj.
+ * One prompt stays within the original context for the whole generation, one starts beyond it.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import { TinyCheckpoint, add, attention, heads, linear, referenceProfile, rmsNorm, rope, silu } from '../helpers/reference-ops.js';
+
+const TOL = 1e-4;
+const CFG = {
+  architectures: ['Phi3ForCausalLM'],
+  model_type: 'phi3',
+  vocab_size: 80,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  max_position_embeddings: 64,
+  original_max_position_embeddings: 8,
+  rope_theta: 10000,
+  rope_scaling: { type: 'longrope', short_factor: [1, 1.5, 2, 3], long_factor: [2, 5, 11, 23] },
+  rms_norm_eps: 1e-5,
+  hidden_act: 'silu',
+  sliding_window: null,
+  tie_word_embeddings: false,
+  bos_token_id: 1,
+  eos_token_id: 2,
+};
+
+function build(dir: string): TinyCheckpoint {
+  const c = new TinyCheckpoint(7);
+  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV } = CFG;
+  const hd = d / H;
+  c.random('model.embed_tokens.weight', [CFG.vocab_size, d], 1);
+  c.random('lm_head.weight', [CFG.vocab_size, d], 0.3);
+  c.random('model.norm.weight', [d], 0.2, 1);
+  for (let i = 0; i < CFG.num_hidden_layers; i++) {
+    const p = `model.layers.${i}`;
+    c.random(`${p}.input_layernorm.weight`, [d], 0.2, 1);
+    c.random(`${p}.post_attention_layernorm.weight`, [d], 0.2, 1);
+    c.random(`${p}.self_attn.qkv_proj.weight`, [(H + 2 * KV) * hd, d], 0.6);
+    c.random(`${p}.self_attn.o_proj.weight`, [d, H * hd], 0.5);
+    c.random(`${p}.mlp.gate_up_proj.weight`, [2 * f, d], 0.5);
+    c.random(`${p}.mlp.down_proj.weight`, [d, f], 0.4);
+  }
+  c.save(dir, CFG);
+  return c;
+}
+
+function phi3Reference(c: TinyCheckpoint): (ids: number[]) => number[][] {
+  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, rms_norm_eps: eps } = CFG;
+  const hd = d / H;
+  const orig = CFG.original_max_position_embeddings;
+  const attnFactor = Math.sqrt(1 + Math.log(CFG.max_position_embeddings / orig) / Math.log(orig));
+  const emb = c.get('model.embed_tokens.weight');
+  return (ids) => {
+    const ext = ids.length > orig ? CFG.rope_scaling.long_factor : CFG.rope_scaling.short_factor;
+    const freq = ext.map((e, i) => 1 / (e * CFG.rope_theta ** ((2 * i) / hd)));
+    let x = ids.map((id) => Array.from(emb.subarray(id * d, (id + 1) * d)));
+    const outs: number[][] = [];
+    for (let l = 0; l < CFG.num_hidden_layers; l++) {
+      const p = `model.layers.${l}`;
+      const h = x.map((r) => rmsNorm(r, c.get(`${p}.input_layernorm.weight`), eps, false));
+      const qkv = linear(h, c.get(`${p}.self_attn.qkv_proj.weight`), (H + 2 * KV) * hd, d);
+      const q = heads(qkv.map((r) => r.slice(0, H * hd)), H, hd).map((hs) => hs.map((v, i) => rope(v, i, freq, attnFactor)));
+      const k = heads(qkv.map((r) => r.slice(H * hd, (H + KV) * hd)), KV, hd).map((hs) => hs.map((v, i) => rope(v, i, freq, attnFactor)));
+      const v = heads(qkv.map((r) => r.slice((H + KV) * hd)), KV, hd);
+      x = add(x, linear(attention(q, k, v, { scale: 1 / Math.sqrt(hd) }), c.get(`${p}.self_attn.o_proj.weight`), d, H * hd));
+      const m = x.map((r) => rmsNorm(r, c.get(`${p}.post_attention_layernorm.weight`), eps, false));
+      const gu = linear(m, c.get(`${p}.mlp.gate_up_proj.weight`), 2 * f, d);
+      const act = gu.map((r) => r.slice(f).map((u, j) => u * silu(r[j])));
+      x = add(x, linear(act, c.get(`${p}.mlp.down_proj.weight`), d, f));
+      outs.push(x[x.length - 1]);
+    }
+    return outs;
+  };
+}
+
+function phi3Lens(c: TinyCheckpoint): (resid: number[]) => number[] {
+  const { hidden_size: d, vocab_size: V, rms_norm_eps: eps } = CFG;
+  return (r) => linear([rmsNorm(r, c.get('model.norm.weight'), eps, false)], c.get('lm_head.weight'), V, d)[0];
+}
+
+describe('phi3 LongRoPE against a float64 reference of HF semantics', () => {
+  let dir: string;
+  let ckpt: TinyCheckpoint;
+  let model: LensModel;
+  const STEPS = 3;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-phi3-'));
+    ckpt = build(path.join(dir, 'model'));
+    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
+  });
+  after(async () => {
+    await model.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cases: [string, number[][]][] = [
+    ['within the original context (short factors)', [[1, 17, 33, 5, 71], [1, 60]]],
+    ['beyond the original context from the start (long factors)', [[1, 17, 33, 5, 71, 9, 40, 12, 64, 3]]],
+  ];
+  for (const [what, prompts] of cases) {
+    it(`matches the reference ${what}, single and batched`, async () => {
+      for (const batchSize of [1, prompts.length]) {
+        const rs: ProfileResult[] = [];
+        for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
+        for (const r of rs) {
+          const want = referenceProfile(prompts[r.index], STEPS, phi3Reference(ckpt), phi3Lens(ckpt));
+          assert.deepEqual(r.generatedIds, want.generated, `prompt ${r.index}: greedy ids`);
+          assert.deepEqual(r.argmax, want.argmax, `prompt ${r.index}: lens argmax`);
+          for (let t = 0; t < STEPS; t++) {
+            for (let l = 0; l < CFG.num_hidden_layers; l++) {
+              const drift = Math.abs(r.metrics.shannon[t][l] - want.shannon[t][l]);
+              assert.ok(drift <= TOL, `prompt ${r.index} step ${t} layer ${l}: drift ${drift.toExponential(2)}`);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  it('uses different frequencies on the two sides of the original context (the test can fail)', () => {
+    const rope = model.spec.rope as { invFreq: Float32Array; long?: { invFreq: Float32Array } };
+    assert.ok(rope.long && rope.long.invFreq[3] < rope.invFreq[3] / 5);
+  });
+});
