@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { RandomState } from '../../src/analysis/random.js';
 import { npMean, npStd, npSum, npVar } from '../../src/analysis/numeric.js';
+import { REPO_ROOT } from './fixtures.js';
 
 // Golden values printed by NumPy itself (test/analysis/fixtures/numpy_random.py).
-const here = fileURLToPath(new URL('.', import.meta.url));
-const fixturePath = `${here}/../../../test/analysis/fixtures/numpy-random.json`;
+const fixturePath = `${REPO_ROOT}/test/analysis/fixtures/numpy-random.json`;
 const np = JSON.parse(readFileSync(fixturePath, 'utf8')) as {
   sample: number[];
   shuffle20: number[];
