@@ -34,3 +34,5 @@ export {
   type PrfSupport,
 } from './metrics.js';
 export { ttestRel, type TTestResult } from './stats.js';
+export { PCA, symmetricEigen, type PCAOptions } from './decomposition.js';
+export { TSNE, trustworthiness, type TSNEOptions } from './manifold.js';
