@@ -36,3 +36,18 @@ export {
 export { ttestRel, type TTestResult } from './stats.js';
 export { PCA, symmetricEigen, type PCAOptions } from './decomposition.js';
 export { TSNE, trustworthiness, type TSNEOptions } from './manifold.js';
+export {
+  evaluateProfiles,
+  evaluateByGroup,
+  classifyFormats,
+  formatEvaluation,
+  formatGroupEvaluation,
+  formatClassification,
+  formatLabelBalance,
+  formatPValue,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type GroupEvaluation,
+  type ClassifyOptions,
+  type ClassificationResult,
+} from './protocol.js';
