@@ -1,0 +1,3 @@
+export * from './schema.js';
+export { ResultsWriter, type OpenOptions } from './writer.js';
+export { readResults, readManifest, readSampleIds, shardFiles, metricsOf, MANIFEST_FILE, type ReadOptions, type ResultsDataset } from './reader.js';
