@@ -299,13 +299,14 @@ export function formatEvaluation(r: EvaluationResult, title?: string): string {
   lines.push(
     table(
       ['', 'ROC-AUC'],
+      // significant = p < 0.05
       [
         ['model', num(r.modelRocAuc)],
         ['baseline', num(r.baselineRocAuc)],
         ['improvement', num(r.improvement)],
         ['t (paired)', num(r.tStatistic, 3)],
         ['p-value', formatPValue(r.pValue)],
-        ['significant', r.significant ? 'yes (p < 0.05)' : 'no'],
+        ['significant', r.significant ? 'yes' : 'no'],
       ],
     ),
   );
