@@ -1,0 +1,528 @@
+/**
+ * t-SNE with scikit-learn's algorithm and defaults, and `trustworthiness`.
+ *
+ * Same steps as scikit-learn 1.2: perplexity-calibrated conditional probabilities (binary search on
+ * the precision, tolerance 1e-5, 100 steps) over the 3·perplexity+1 nearest neighbours
+ * (Barnes-Hut) or all points (exact), symmetrised and normalised; a Student-t kernel with one
+ * degree of freedom; gradient descent with momentum 0.5 and early exaggeration 12 for the first
+ * 250 iterations, then momentum 0.8; per-coordinate gains (+0.2 / ×0.8, floor 0.01); learning rate
+ * `auto` = max(n / 12 / 4, 50); PCA initialisation scaled to std 1e-4; a Barnes-Hut quadtree with
+ * angle θ = 0.5. scikit-learn runs the Barnes-Hut part in float32; this runs in float64, so the
+ * coordinates differ while the embedding quality (KL, trustworthiness) is the same.
+ */
+import { UserError } from '../util/errors.js';
+import { kNeighbors } from './neighbors.js';
+import { toDense, type Dense, type MatrixLike } from './numeric.js';
+import { PCA } from './decomposition.js';
+import { checkRandomState, type RandomStateLike } from './random.js';
+
+const MACHINE_EPSILON = 2.220446049250313e-16;
+const FLOAT32_TINY = 1.1754943508222875e-38;
+const PERPLEXITY_TOLERANCE = 1e-5;
+/** Points closer than this in every coordinate share a quadtree leaf (scikit-learn's EPSILON). */
+const TREE_EPSILON = 1e-6;
+const EXPLORATION_N_ITER = 250;
+const f32 = Math.fround;
+const N_ITER_CHECK = 50;
+
+/** Row-wise conditional probabilities from squared distances (`_binary_search_perplexity`). */
+/** @internal exported for tests */
+export function binarySearchPerplexity(sqd: Float64Array, rows: number, cols: number, perplexity: number, selfColumn: boolean): Float64Array {
+  const P = new Float64Array(rows * cols);
+  const desiredEntropy = Math.log(perplexity);
+  for (let i = 0; i < rows; i++) {
+    let betaMin = -Infinity;
+    let betaMax = Infinity;
+    let beta = 1.0;
+    const o = i * cols;
+    for (let step = 0; step < 100; step++) {
+      let sumP = 0;
+      for (let j = 0; j < cols; j++) {
+        if (selfColumn && j === i) continue;
+        const v = Math.exp(-sqd[o + j] * beta);
+        P[o + j] = v;
+        sumP += v;
+      }
+      if (sumP === 0) sumP = 1e-8;
+      let sumDistP = 0;
+      for (let j = 0; j < cols; j++) {
+        P[o + j] /= sumP;
+        sumDistP += sqd[o + j] * P[o + j];
+      }
+      const entropy = Math.log(sumP) + beta * sumDistP;
+      const diff = entropy - desiredEntropy;
+      if (Math.abs(diff) <= PERPLEXITY_TOLERANCE) break;
+      if (diff > 0) {
+        betaMin = beta;
+        beta = betaMax === Infinity ? beta * 2 : (beta + betaMax) / 2;
+      } else {
+        betaMax = beta;
+        beta = betaMin === -Infinity ? beta / 2 : (beta + betaMin) / 2;
+      }
+    }
+  }
+  return P;
+}
+
+/** A symmetric sparse matrix in CSR form. */
+interface Csr {
+  indptr: Int32Array;
+  indices: Int32Array;
+  data: Float64Array;
+}
+
+/** P = (P_cond + P_condᵀ) / sum, from each row's neighbour list. */
+function symmetrize(n: number, nbr: Int32Array, k: number, cond: Float64Array): Csr {
+  const rows: Map<number, number>[] = Array.from({ length: n }, () => new Map());
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < k; r++) {
+      const j = nbr[i * k + r];
+      const v = cond[i * k + r];
+      rows[i].set(j, (rows[i].get(j) ?? 0) + v);
+      rows[j].set(i, (rows[j].get(i) ?? 0) + v);
+    }
+  }
+  let nnz = 0;
+  for (const m of rows) nnz += m.size;
+  const indptr = new Int32Array(n + 1);
+  const indices = new Int32Array(nnz);
+  const data = new Float64Array(nnz);
+  let pos = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    indptr[i] = pos;
+    for (const [j, v] of [...rows[i].entries()].sort((a, b) => a[0] - b[0])) {
+      indices[pos] = j;
+      data[pos] = v;
+      total += v;
+      pos++;
+    }
+  }
+  indptr[n] = pos;
+  const norm = Math.max(total, MACHINE_EPSILON);
+  for (let i = 0; i < nnz; i++) data[i] /= norm;
+  return { indptr, indices, data };
+}
+
+/** A 2^dim-ary space-partitioning tree over the embedding (quadtree in 2-D, octree in 3-D). */
+class SpaceTree {
+  private readonly dim: number;
+  private readonly nChildren: number;
+  // Per cell: bounds, barycenter, size, children block, stored point.
+  private minB: number[] = [];
+  private maxB: number[] = [];
+  private bary: number[] = [];
+  private size: number[] = [];
+  private sqWidth: number[] = [];
+  private child: number[] = [];
+  private point: number[] = [];
+  private leaf: boolean[] = [];
+
+  constructor(Y: Float64Array, n: number, dim: number) {
+    this.dim = dim;
+    this.nChildren = 1 << dim;
+    const lo = new Array<number>(dim).fill(Infinity);
+    const hi = new Array<number>(dim).fill(-Infinity);
+    for (let i = 0; i < n; i++) {
+      for (let a = 0; a < dim; a++) {
+        lo[a] = Math.min(lo[a], Y[i * dim + a]);
+        hi[a] = Math.max(hi[a], Y[i * dim + a]);
+      }
+    }
+    // Widen the box a little so no point sits on its upper edge.
+    for (let a = 0; a < dim; a++) hi[a] = Math.max(hi[a] * (1 + 1e-3 * Math.sign(hi[a])), hi[a] + 1e-3);
+    this.newCell(lo, hi);
+    for (let i = 0; i < n; i++) this.insert(Y, i);
+  }
+
+  private newCell(lo: number[], hi: number[]): number {
+    const id = this.size.length;
+    let w = 0;
+    for (let a = 0; a < this.dim; a++) {
+      this.minB.push(lo[a]);
+      this.maxB.push(hi[a]);
+      this.bary.push(0);
+      w = Math.max(w, hi[a] - lo[a]);
+    }
+    this.sqWidth.push(w * w);
+    this.size.push(0);
+    this.child.push(-1);
+    this.point.push(-1);
+    this.leaf.push(true);
+    return id;
+  }
+
+  private childFor(cell: number, Y: Float64Array, i: number): number {
+    let c = 0;
+    for (let a = 0; a < this.dim; a++) {
+      const mid = (this.minB[cell * this.dim + a] + this.maxB[cell * this.dim + a]) / 2;
+      if (Y[i * this.dim + a] >= mid) c |= 1 << a;
+    }
+    return c;
+  }
+
+  private split(cell: number): void {
+    const d = this.dim;
+    const first = this.size.length;
+    for (let c = 0; c < this.nChildren; c++) {
+      const lo: number[] = [];
+      const hi: number[] = [];
+      for (let a = 0; a < d; a++) {
+        const mn = this.minB[cell * d + a];
+        const mx = this.maxB[cell * d + a];
+        const mid = (mn + mx) / 2;
+        if (c & (1 << a)) {
+          lo.push(mid);
+          hi.push(mx);
+        } else {
+          lo.push(mn);
+          hi.push(mid);
+        }
+      }
+      this.newCell(lo, hi);
+    }
+    this.child[cell] = first;
+    this.leaf[cell] = false;
+  }
+
+  private addMass(cell: number, Y: Float64Array, i: number, count: number): void {
+    const d = this.dim;
+    const s = this.size[cell];
+    for (let a = 0; a < d; a++) this.bary[cell * d + a] = (count * Y[i * d + a] + s * this.bary[cell * d + a]) / (s + count);
+    this.size[cell] = s + count;
+  }
+
+  private insert(Y: Float64Array, i: number): void {
+    const d = this.dim;
+    let cell = 0;
+    for (let depth = 0; ; depth++) {
+      if (this.leaf[cell]) {
+        const p = this.point[cell];
+        if (p < 0) {
+          this.point[cell] = i;
+          this.addMass(cell, Y, i, 1);
+          return;
+        }
+        let dup = true;
+        for (let a = 0; a < d; a++) dup = dup && Math.abs(Y[i * d + a] - Y[p * d + a]) <= TREE_EPSILON;
+        if (dup || depth > 60) {
+          this.addMass(cell, Y, i, 1);
+          return;
+        }
+        // Push the resident point (with its multiplicity) one level down, then retry here.
+        const residentSize = this.size[cell];
+        this.split(cell);
+        const c = this.child[cell] + this.childFor(cell, Y, p);
+        this.point[c] = p;
+        for (let a = 0; a < d; a++) this.bary[c * d + a] = Y[p * d + a];
+        this.size[c] = residentSize;
+        this.point[cell] = -1;
+      }
+      this.addMass(cell, Y, i, 1);
+      cell = this.child[cell] + this.childFor(cell, Y, i);
+    }
+  }
+
+  /**
+   * Repulsive forces on point i: cells far enough away (width² / distance² < θ²) act through
+   * their centre of mass. Adds to `neg` and returns this point's share of Z = Σ q.
+   */
+  negativeForce(Y: Float64Array, i: number, sqTheta: number, neg: Float64Array): number {
+    const d = this.dim;
+    let sumQ = 0;
+    const stack = [0];
+    const delta = new Float64Array(d);
+    while (stack.length > 0) {
+      const cell = stack.pop() as number;
+      if (this.size[cell] === 0) continue;
+      let dist2 = 0;
+      let dup = true;
+      for (let a = 0; a < d; a++) {
+        const v = Y[i * d + a] - this.bary[cell * d + a];
+        delta[a] = v;
+        dist2 += v * v;
+        dup = dup && Math.abs(v) <= TREE_EPSILON;
+      }
+      if (dup && this.leaf[cell]) continue;
+      if (this.leaf[cell] || this.sqWidth[cell] / dist2 < sqTheta) {
+        const q = 1 / (1 + dist2);
+        const size = this.size[cell];
+        sumQ += size * q;
+        const mult = size * q * q;
+        for (let a = 0; a < d; a++) neg[a] += mult * delta[a];
+      } else {
+        const first = this.child[cell];
+        for (let c = this.nChildren - 1; c >= 0; c--) stack.push(first + c);
+      }
+    }
+    return sumQ;
+  }
+}
+
+/** KL divergence and gradient by Barnes-Hut (`_kl_divergence_bh`). */
+function gradientBh(P: Csr, Y: Float64Array, n: number, dim: number, theta: number, grad: Float64Array, computeError: boolean): number {
+  const tree = new SpaceTree(Y, n, dim);
+  const neg = new Float64Array(n * dim);
+  const row = new Float64Array(dim);
+  let sumQ = 0;
+  for (let i = 0; i < n; i++) {
+    row.fill(0);
+    sumQ += tree.negativeForce(Y, i, theta * theta, row);
+    for (let a = 0; a < dim; a++) neg[i * dim + a] = row[a];
+  }
+  let error = 0;
+  for (let i = 0; i < n; i++) {
+    row.fill(0);
+    for (let e = P.indptr[i]; e < P.indptr[i + 1]; e++) {
+      const j = P.indices[e];
+      const pij = P.data[e];
+      let dij = 0;
+      for (let a = 0; a < dim; a++) {
+        const v = Y[i * dim + a] - Y[j * dim + a];
+        dij += v * v;
+      }
+      const qij = 1 / (1 + dij);
+      const w = pij * qij;
+      if (computeError) error += pij * Math.log(Math.max(pij, FLOAT32_TINY) / Math.max(qij / sumQ, FLOAT32_TINY));
+      for (let a = 0; a < dim; a++) row[a] += w * (Y[i * dim + a] - Y[j * dim + a]);
+    }
+    for (let a = 0; a < dim; a++) grad[i * dim + a] = 4 * (row[a] - neg[i * dim + a] / sumQ);
+  }
+  return computeError ? error : NaN;
+}
+
+/** KL divergence and gradient over all pairs (`_kl_divergence`); P is the full symmetric matrix. */
+/** @internal exported for tests */
+export function gradientExact(P: Float64Array, Y: Float64Array, n: number, dim: number, grad: Float64Array, computeError: boolean): number {
+  const W = new Float64Array(n * n);
+  let sumW = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      let d2 = 0;
+      for (let a = 0; a < dim; a++) {
+        const v = Y[i * dim + a] - Y[j * dim + a];
+        d2 += v * v;
+      }
+      const w = 1 / (1 + d2);
+      W[i * n + j] = w;
+      W[j * n + i] = w;
+      sumW += 2 * w;
+    }
+  }
+  let error = 0;
+  grad.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (i === j) continue;
+      const w = W[i * n + j];
+      const q = Math.max(w / sumW, MACHINE_EPSILON);
+      const p = P[i * n + j];
+      if (computeError && j > i) error += 2 * p * Math.log(Math.max(p, MACHINE_EPSILON) / q);
+      const f = (p - q) * w;
+      for (let a = 0; a < dim; a++) grad[i * dim + a] += f * (Y[i * dim + a] - Y[j * dim + a]);
+    }
+  }
+  for (let i = 0; i < n * dim; i++) grad[i] *= 4;
+  return computeError ? error : NaN;
+}
+
+export interface TSNEOptions {
+  nComponents?: number;
+  perplexity?: number;
+  earlyExaggeration?: number;
+  learningRate?: number | 'auto';
+  /** Total iterations, the first 250 with early exaggeration (scikit-learn's max_iter / n_iter). */
+  maxIter?: number;
+  nIterWithoutProgress?: number;
+  minGradNorm?: number;
+  init?: 'pca' | 'random' | MatrixLike;
+  method?: 'barnes_hut' | 'exact';
+  angle?: number;
+  randomState?: RandomStateLike;
+}
+
+export class TSNE {
+  readonly nComponents: number;
+  readonly perplexity: number;
+  readonly earlyExaggeration: number;
+  readonly learningRate: number | 'auto';
+  readonly maxIter: number;
+  readonly nIterWithoutProgress: number;
+  readonly minGradNorm: number;
+  readonly init: 'pca' | 'random' | MatrixLike;
+  readonly method: 'barnes_hut' | 'exact';
+  readonly angle: number;
+  readonly randomState: RandomStateLike;
+  klDivergence = NaN;
+  nIter = 0;
+  learningRateUsed = NaN;
+  embedding: number[][] = [];
+
+  constructor(opts: TSNEOptions = {}) {
+    this.nComponents = opts.nComponents ?? 2;
+    this.perplexity = opts.perplexity ?? 30;
+    this.earlyExaggeration = opts.earlyExaggeration ?? 12;
+    this.learningRate = opts.learningRate ?? 'auto';
+    this.maxIter = opts.maxIter ?? 1000;
+    this.nIterWithoutProgress = opts.nIterWithoutProgress ?? 300;
+    this.minGradNorm = opts.minGradNorm ?? 1e-7;
+    this.init = opts.init ?? 'pca';
+    this.method = opts.method ?? 'barnes_hut';
+    this.angle = opts.angle ?? 0.5;
+    this.randomState = opts.randomState;
+  }
+
+  fitTransform(X: MatrixLike | Dense): number[][] {
+    const D = toDense(X);
+    const n = D.rows;
+    const dim = this.nComponents;
+    if (this.method === 'barnes_hut' && (dim < 1 || dim > 3)) throw new UserError("TSNE: method 'barnes_hut' supports nComponents of 1 to 3; use method 'exact'");
+    if (!(this.perplexity < n)) throw new UserError(`TSNE: perplexity (${this.perplexity}) must be less than the number of samples (${n})`);
+    if (this.maxIter < EXPLORATION_N_ITER) throw new UserError(`TSNE: maxIter should be at least ${EXPLORATION_N_ITER}`);
+    if (this.earlyExaggeration < 1) throw new UserError('TSNE: earlyExaggeration must be at least 1');
+    const rng = checkRandomState(this.randomState);
+
+    // Input affinities.
+    let Pcsr: Csr | undefined;
+    let Pfull: Float64Array | undefined;
+    if (this.method === 'exact') {
+      const sqd = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+        let s = 0;
+        for (let a = 0; a < D.cols; a++) {
+          const v = D.data[i * D.cols + a] - D.data[j * D.cols + a];
+          s += v * v;
+        }
+        sqd[i * n + j] = sqd[j * n + i] = Math.fround(s);
+      }
+      const cond = binarySearchPerplexity(sqd, n, n, this.perplexity, true);
+      Pfull = new Float64Array(n * n);
+      let total = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        const v = cond[i * n + j] + cond[j * n + i];
+        Pfull[i * n + j] = v;
+        total += v;
+      }
+      const norm = Math.max(total, MACHINE_EPSILON);
+      for (let i = 0; i < n * n; i++) Pfull[i] = i % (n + 1) === 0 ? 0 : Math.max(Pfull[i] / norm, MACHINE_EPSILON);
+    } else {
+      const k = Math.min(n - 1, Math.floor(3 * this.perplexity + 1));
+      const nb = kNeighbors(D, D, k, true);
+      const sqd = Float64Array.from(nb.distances, (dist) => Math.fround(dist * dist));
+      const cond = binarySearchPerplexity(sqd, n, k, this.perplexity, false);
+      Pcsr = symmetrize(n, nb.indices, k, cond);
+    }
+
+    // Initial embedding.
+    const Y = new Float64Array(n * dim);
+    if (this.init === 'pca') {
+      const scores = new PCA({ nComponents: dim }).fitTransform(D);
+      let m = 0;
+      for (let i = 0; i < n; i++) m += scores[i][0];
+      m /= n;
+      let v = 0;
+      for (let i = 0; i < n; i++) v += (scores[i][0] - m) ** 2;
+      const std = Math.sqrt(v / n);
+      for (let i = 0; i < n; i++) for (let a = 0; a < dim; a++) Y[i * dim + a] = Math.fround(scores[i][a]) / std * 1e-4;
+    } else if (this.init === 'random') {
+      for (let i = 0; i < n * dim; i++) Y[i] = 1e-4 * Math.fround(rng.standardNormal());
+    } else {
+      const I = toDense(this.init, 'init');
+      if (I.rows !== n || I.cols !== dim) throw new UserError(`TSNE: init has shape ${I.rows}×${I.cols}, expected ${n}×${dim}`);
+      Y.set(I.data);
+    }
+
+    const lr = this.learningRate === 'auto' ? Math.max(n / this.earlyExaggeration / 4, 50) : this.learningRate;
+    this.learningRateUsed = lr;
+    const grad = new Float64Array(n * dim);
+    const objective = (exaggeration: number, computeError: boolean): number => {
+      if (Pcsr) {
+        const scaled = exaggeration === 1 ? Pcsr : { ...Pcsr, data: Pcsr.data.map((v) => v * exaggeration) };
+        return gradientBh(scaled, Y, n, dim, this.angle, grad, computeError);
+      }
+      const P = Pfull as Float64Array;
+      const scaled = exaggeration === 1 ? P : P.map((v) => v * exaggeration);
+      return gradientExact(scaled, Y, n, dim, grad, computeError);
+    };
+
+    const descend = (start: number, stop: number, momentum: number, exaggeration: number, withoutProgress: number): [number, number] => {
+      // Each phase starts from fresh momentum and gains, as scikit-learn's _gradient_descent does.
+      const update = new Float64Array(n * dim);
+      const gains = new Float64Array(n * dim).fill(1);
+      let error = Number.MAX_VALUE;
+      let bestError = Number.MAX_VALUE;
+      let bestIter = start;
+      let i = start;
+      for (; i < stop; i++) {
+        const check = (i + 1) % N_ITER_CHECK === 0;
+        error = objective(exaggeration, check || i === stop - 1);
+        for (let e = 0; e < n * dim; e++) {
+          const g = f32(grad[e]);
+          if (update[e] * g < 0) gains[e] = f32(gains[e] + 0.2);
+          else gains[e] = f32(gains[e] * 0.8);
+          if (gains[e] < 0.01) gains[e] = 0.01;
+          grad[e] = f32(g * gains[e]);
+          update[e] = f32(f32(momentum * update[e]) - f32(lr * grad[e]));
+          Y[e] = f32(Y[e] + update[e]);
+        }
+        if (check) {
+          if (error < bestError) {
+            bestError = error;
+            bestIter = i;
+          } else if (i - bestIter > withoutProgress) {
+            break;
+          }
+          let g = 0;
+          for (let e = 0; e < n * dim; e++) g += grad[e] * grad[e];
+          if (Math.sqrt(g) <= this.minGradNorm) break;
+        }
+      }
+      return [error, Math.min(i, stop - 1)];
+    };
+
+    let [kl, it] = descend(0, EXPLORATION_N_ITER, 0.5, this.earlyExaggeration, EXPLORATION_N_ITER);
+    if (it < EXPLORATION_N_ITER || this.maxIter > EXPLORATION_N_ITER) {
+      [kl, it] = descend(it + 1, this.maxIter, 0.8, 1, this.nIterWithoutProgress);
+    }
+    this.klDivergence = kl;
+    this.nIter = it;
+    this.embedding = Array.from({ length: n }, (_, i) => Array.from(Y.subarray(i * dim, (i + 1) * dim)));
+    return this.embedding;
+  }
+}
+
+/**
+ * `trustworthiness`: how far the embedding's k nearest neighbours of each point are down that
+ * point's neighbour ranking in the input space (1 = all of them are true neighbours).
+ */
+export function trustworthiness(X: MatrixLike | Dense, embedding: MatrixLike | Dense, opts: { nNeighbors?: number } = {}): number {
+  const A = toDense(X);
+  const E = toDense(embedding, 'embedding');
+  const n = A.rows;
+  const k = opts.nNeighbors ?? 5;
+  if (E.rows !== n) throw new UserError(`trustworthiness: X has ${n} samples but the embedding has ${E.rows}`);
+  if (!(k < n / 2)) throw new UserError(`trustworthiness: nNeighbors (${k}) should be less than n_samples / 2 (${n / 2})`);
+  const nb = kNeighbors(E, E, k, true);
+  const dist = new Float64Array(n);
+  let t = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let a = 0; a < A.cols; a++) {
+        const v = A.data[i * A.cols + a] - A.data[j * A.cols + a];
+        s += v * v;
+      }
+      dist[j] = s;
+    }
+    dist[i] = Infinity;
+    for (let r = 0; r < k; r++) {
+      const j = nb.indices[i * k + r];
+      // Rank of j among i's input-space neighbours, 1-based, ties by index.
+      let rank = 1;
+      const dj = dist[j];
+      for (let m = 0; m < n; m++) if (dist[m] < dj || (dist[m] === dj && m < j)) rank++;
+      if (rank > k) t += rank - k;
+    }
+  }
+  return 1 - (t * 2) / (n * k * (2 * n - 3 * k - 1));
+}

@@ -1,0 +1,51 @@
+/** Small helpers shared by the analysis commands (argument parsing, CSV, label filtering). */
+import { InvalidArgumentError } from 'commander';
+import type { Label } from '../../analysis/index.js';
+import type { LabelValue } from '../../store/index.js';
+
+export function parseIntOption(flag: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} expects an integer, got '${v}'`);
+    return n;
+  };
+}
+
+export function parseNumberList(flag: string, integer: boolean): (v: string, prev: number[] | undefined) => number[] {
+  return (v: string, prev: number[] | undefined): number[] => {
+    const out = [...(prev ?? [])];
+    for (const part of v.split(',').filter((s) => s !== '')) {
+      const n = part === 'inf' ? Infinity : Number(part);
+      if (Number.isNaN(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${flag} expects ${integer ? 'integers' : 'numbers'}, got '${part}'`);
+      out.push(n);
+    }
+    return out;
+  };
+}
+
+/** Keeps the samples that have a label (and a group, when grouping). */
+export function selectLabelled<T>(
+  X: T[],
+  labels: LabelValue[],
+  groups?: LabelValue[],
+): { X: T[]; labels: Label[]; groups?: Label[]; dropped: number } {
+  const keep: number[] = [];
+  labels.forEach((l, i) => {
+    if (l !== null && (!groups || groups[i] !== null)) keep.push(i);
+  });
+  return {
+    X: keep.map((i) => X[i]),
+    labels: keep.map((i) => labels[i] as Label),
+    groups: groups ? keep.map((i) => groups[i] as Label) : undefined,
+    dropped: labels.length - keep.length,
+  };
+}
+
+function csvCell(v: unknown): string {
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : v > 0 ? 'inf' : v < 0 ? '-inf' : 'nan') : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvTable(header: string[], rows: unknown[][]): string {
+  return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}

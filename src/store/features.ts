@@ -1,0 +1,71 @@
+/**
+ * From stored rows to what a classifier needs: one feature row per sample and one label per
+ * sample.
+ */
+import { UserError } from '../util/errors.js';
+import type { LabelValue, ResultRow } from './schema.js';
+
+export interface Profiles {
+  rows: ResultRow[];
+  /** Flattened values, one row per sample (row-major steps × layers). */
+  X: Float32Array[];
+  nFeatures: number;
+  /** Samples dropped because the same sample_id appeared again for the metric. */
+  duplicates: number;
+}
+
+/** The rows of one metric as a feature matrix, in stored order, keeping the first row of each sample_id. */
+export function profilesOf(rows: readonly ResultRow[], metric: string): Profiles {
+  const picked: ResultRow[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  for (const r of rows) {
+    if (r.metric !== metric) continue;
+    if (seen.has(r.sample_id)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(r.sample_id);
+    picked.push(r);
+  }
+  if (picked.length === 0) {
+    const available = [...new Set(rows.map((r) => r.metric))];
+    throw new UserError(`no rows with metric '${metric}'; the results have: ${available.join(', ') || 'no rows at all'}`);
+  }
+  const nFeatures = picked[0].values.length;
+  for (const r of picked) {
+    if (r.values.length !== nFeatures) {
+      throw new UserError(
+        `sample ${r.sample_id} has ${r.n_steps}×${r.n_layers} values but sample ${picked[0].sample_id} has ${picked[0].n_steps}×${picked[0].n_layers}; ` +
+          'profiles must share one shape (same windows and depth) to be compared',
+      );
+    }
+  }
+  return { rows: picked, X: picked.map((r) => r.values), nFeatures, duplicates };
+}
+
+/** Names `labelValues` accepts besides the stored label columns. */
+export const DERIVED_LABELS = ['task', 'model', 'experiment'] as const;
+
+/**
+ * The value of label `name` for each row. `task` is the task group: the part before the first
+ * `_` of the `task` label (or of `prompt_type` when there is no task column), so TinyStories'
+ * `counting_prompt_1_scramble` gives `counting`.
+ */
+export function labelValues(rows: readonly ResultRow[], name: string): LabelValue[] {
+  if (rows.length === 0) return [];
+  const has = (col: string): boolean => rows.some((r) => col in r.labels);
+  if (name === 'model' || name === 'experiment') return rows.map((r) => r[name]);
+  if (name === 'task' && (has('task') || has('prompt_type'))) {
+    const col = has('task') ? 'task' : 'prompt_type';
+    return rows.map((r) => {
+      const v = r.labels[col];
+      return v === null || v === undefined ? null : String(v).split('_')[0];
+    });
+  }
+  if (!has(name)) {
+    const cols = Object.keys(rows[0].labels);
+    throw new UserError(`no label column '${name}' in the results; available: ${[...cols, 'model', 'experiment', ...(cols.includes('prompt_type') ? ['task'] : [])].join(', ')}`);
+  }
+  return rows.map((r) => r.labels[name] ?? null);
+}
