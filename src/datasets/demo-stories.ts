@@ -6,7 +6,7 @@
  *
  * A story is a plot (lost toy, sharing, bravery, not giving up, kindness, saying sorry, an
  * adventure) told in 3–8 sentences and 40–120 words, with a main character, a friend or helper,
- * places, objects, and at least one line of dialogue. The vocabulary is a few hundred words.
+ * places, objects, and at least one line of dialogue (in double quotes). The vocabulary is a few hundred words.
  * Everything is drawn from a seeded PRNG, so (seed, index) fixes a story exactly.
  */
 import { Rng } from '../util/rng.js';
@@ -344,6 +344,7 @@ export function generateStory(rng: Rng): DemoStory {
     const words = countWords(text);
     if (story.length < MIN_SENTENCES || story.length > MAX_SENTENCES) continue;
     if (words < MIN_WORDS || words > MAX_WORDS) continue;
+    if (!text.includes('"')) continue; // every story has a line of dialogue
     return {
       text,
       sentences: story,
