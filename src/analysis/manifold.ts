@@ -108,21 +108,35 @@ function symmetrize(n: number, nbr: Int32Array, k: number, cond: Float64Array): 
 class SpaceTree {
   private readonly dim: number;
   private readonly nChildren: number;
-  // Per cell: bounds, barycenter, size, children block, stored point.
-  private minB: number[] = [];
-  private maxB: number[] = [];
-  private bary: number[] = [];
-  private size: number[] = [];
-  private sqWidth: number[] = [];
-  private child: number[] = [];
-  private point: number[] = [];
-  private leaf: boolean[] = [];
+  private cells = 0;
+  private cap: number;
+  // Per cell: bounds, barycenter, size, squared width, first child, stored point, leaf flag.
+  private minB: Float64Array;
+  private maxB: Float64Array;
+  private bary: Float64Array;
+  private size: Float64Array;
+  private sqWidth: Float64Array;
+  private child: Int32Array;
+  private point: Int32Array;
+  private leaf: Uint8Array;
+  private stack = new Int32Array(256);
+  private readonly delta: Float64Array;
 
   constructor(Y: Float64Array, n: number, dim: number) {
     this.dim = dim;
     this.nChildren = 1 << dim;
-    const lo = new Array<number>(dim).fill(Infinity);
-    const hi = new Array<number>(dim).fill(-Infinity);
+    this.cap = Math.max(16, 4 * n);
+    this.minB = new Float64Array(this.cap * dim);
+    this.maxB = new Float64Array(this.cap * dim);
+    this.bary = new Float64Array(this.cap * dim);
+    this.size = new Float64Array(this.cap);
+    this.sqWidth = new Float64Array(this.cap);
+    this.child = new Int32Array(this.cap);
+    this.point = new Int32Array(this.cap);
+    this.leaf = new Uint8Array(this.cap);
+    this.delta = new Float64Array(dim);
+    const lo = new Float64Array(dim).fill(Infinity);
+    const hi = new Float64Array(dim).fill(-Infinity);
     for (let i = 0; i < n; i++) {
       for (let a = 0; a < dim; a++) {
         lo[a] = Math.min(lo[a], Y[i * dim + a]);
@@ -131,24 +145,49 @@ class SpaceTree {
     }
     // Widen the box a little so no point sits on its upper edge.
     for (let a = 0; a < dim; a++) hi[a] = Math.max(hi[a] * (1 + 1e-3 * Math.sign(hi[a])), hi[a] + 1e-3);
-    this.newCell(lo, hi);
+    const root = this.newCell();
+    let w = 0;
+    for (let a = 0; a < dim; a++) {
+      this.minB[root * dim + a] = lo[a];
+      this.maxB[root * dim + a] = hi[a];
+      w = Math.max(w, hi[a] - lo[a]);
+    }
+    this.sqWidth[root] = w * w;
     for (let i = 0; i < n; i++) this.insert(Y, i);
   }
 
-  private newCell(lo: number[], hi: number[]): number {
-    const id = this.size.length;
-    let w = 0;
-    for (let a = 0; a < this.dim; a++) {
-      this.minB.push(lo[a]);
-      this.maxB.push(hi[a]);
-      this.bary.push(0);
-      w = Math.max(w, hi[a] - lo[a]);
-    }
-    this.sqWidth.push(w * w);
-    this.size.push(0);
-    this.child.push(-1);
-    this.point.push(-1);
-    this.leaf.push(true);
+  private grow(): void {
+    const cap = this.cap * 2;
+    const d = this.dim;
+    const f = (a: Float64Array, m: number): Float64Array => {
+      const b = new Float64Array(cap * m);
+      b.set(a);
+      return b;
+    };
+    this.minB = f(this.minB, d);
+    this.maxB = f(this.maxB, d);
+    this.bary = f(this.bary, d);
+    this.size = f(this.size, 1);
+    this.sqWidth = f(this.sqWidth, 1);
+    const child = new Int32Array(cap);
+    child.set(this.child);
+    this.child = child;
+    const point = new Int32Array(cap);
+    point.set(this.point);
+    this.point = point;
+    const leaf = new Uint8Array(cap);
+    leaf.set(this.leaf);
+    this.leaf = leaf;
+    this.cap = cap;
+  }
+
+  private newCell(): number {
+    if (this.cells === this.cap) this.grow();
+    const id = this.cells++;
+    this.size[id] = 0;
+    this.child[id] = -1;
+    this.point[id] = -1;
+    this.leaf[id] = 1;
     return id;
   }
 
@@ -163,33 +202,32 @@ class SpaceTree {
 
   private split(cell: number): void {
     const d = this.dim;
-    const first = this.size.length;
+    let first = -1;
     for (let c = 0; c < this.nChildren; c++) {
-      const lo: number[] = [];
-      const hi: number[] = [];
+      const id = this.newCell();
+      if (c === 0) first = id;
+      let w = 0;
       for (let a = 0; a < d; a++) {
         const mn = this.minB[cell * d + a];
         const mx = this.maxB[cell * d + a];
         const mid = (mn + mx) / 2;
-        if (c & (1 << a)) {
-          lo.push(mid);
-          hi.push(mx);
-        } else {
-          lo.push(mn);
-          hi.push(mid);
-        }
+        const lo = c & (1 << a) ? mid : mn;
+        const hi = c & (1 << a) ? mx : mid;
+        this.minB[id * d + a] = lo;
+        this.maxB[id * d + a] = hi;
+        w = Math.max(w, hi - lo);
       }
-      this.newCell(lo, hi);
+      this.sqWidth[id] = w * w;
     }
     this.child[cell] = first;
-    this.leaf[cell] = false;
+    this.leaf[cell] = 0;
   }
 
-  private addMass(cell: number, Y: Float64Array, i: number, count: number): void {
+  private addMass(cell: number, Y: Float64Array, i: number): void {
     const d = this.dim;
     const s = this.size[cell];
-    for (let a = 0; a < d; a++) this.bary[cell * d + a] = (count * Y[i * d + a] + s * this.bary[cell * d + a]) / (s + count);
-    this.size[cell] = s + count;
+    for (let a = 0; a < d; a++) this.bary[cell * d + a] = (Y[i * d + a] + s * this.bary[cell * d + a]) / (s + 1);
+    this.size[cell] = s + 1;
   }
 
   private insert(Y: Float64Array, i: number): void {
@@ -200,13 +238,13 @@ class SpaceTree {
         const p = this.point[cell];
         if (p < 0) {
           this.point[cell] = i;
-          this.addMass(cell, Y, i, 1);
+          this.addMass(cell, Y, i);
           return;
         }
         let dup = true;
         for (let a = 0; a < d; a++) dup = dup && Math.abs(Y[i * d + a] - Y[p * d + a]) <= TREE_EPSILON;
         if (dup || depth > 60) {
-          this.addMass(cell, Y, i, 1);
+          this.addMass(cell, Y, i);
           return;
         }
         // Push the resident point (with its multiplicity) one level down, then retry here.
@@ -218,23 +256,25 @@ class SpaceTree {
         this.size[c] = residentSize;
         this.point[cell] = -1;
       }
-      this.addMass(cell, Y, i, 1);
+      this.addMass(cell, Y, i);
       cell = this.child[cell] + this.childFor(cell, Y, i);
     }
   }
 
   /**
    * Repulsive forces on point i: cells far enough away (width² / distance² < θ²) act through
-   * their centre of mass. Adds to `neg` and returns this point's share of Z = Σ q.
+   * their centre of mass. Adds to `neg` (at offset) and returns this point's share of Z = Σ q.
    */
-  negativeForce(Y: Float64Array, i: number, sqTheta: number, neg: Float64Array): number {
+  negativeForce(Y: Float64Array, i: number, sqTheta: number, neg: Float64Array, offset: number): number {
     const d = this.dim;
+    const delta = this.delta;
     let sumQ = 0;
-    const stack = [0];
-    const delta = new Float64Array(d);
-    while (stack.length > 0) {
-      const cell = stack.pop() as number;
-      if (this.size[cell] === 0) continue;
+    let top = 0;
+    this.stack[top++] = 0;
+    while (top > 0) {
+      const cell = this.stack[--top];
+      const size = this.size[cell];
+      if (size === 0) continue;
       let dist2 = 0;
       let dup = true;
       for (let a = 0; a < d; a++) {
@@ -243,16 +283,21 @@ class SpaceTree {
         dist2 += v * v;
         dup = dup && Math.abs(v) <= TREE_EPSILON;
       }
-      if (dup && this.leaf[cell]) continue;
-      if (this.leaf[cell] || this.sqWidth[cell] / dist2 < sqTheta) {
+      const isLeaf = this.leaf[cell] === 1;
+      if (dup && isLeaf) continue;
+      if (isLeaf || this.sqWidth[cell] / dist2 < sqTheta) {
         const q = 1 / (1 + dist2);
-        const size = this.size[cell];
         sumQ += size * q;
         const mult = size * q * q;
-        for (let a = 0; a < d; a++) neg[a] += mult * delta[a];
+        for (let a = 0; a < d; a++) neg[offset + a] += mult * delta[a];
       } else {
+        if (top + this.nChildren > this.stack.length) {
+          const bigger = new Int32Array(this.stack.length * 2);
+          bigger.set(this.stack);
+          this.stack = bigger;
+        }
         const first = this.child[cell];
-        for (let c = this.nChildren - 1; c >= 0; c--) stack.push(first + c);
+        for (let c = this.nChildren - 1; c >= 0; c--) this.stack[top++] = first + c;
       }
     }
     return sumQ;
@@ -265,11 +310,7 @@ function gradientBh(P: Csr, Y: Float64Array, n: number, dim: number, theta: numb
   const neg = new Float64Array(n * dim);
   const row = new Float64Array(dim);
   let sumQ = 0;
-  for (let i = 0; i < n; i++) {
-    row.fill(0);
-    sumQ += tree.negativeForce(Y, i, theta * theta, row);
-    for (let a = 0; a < dim; a++) neg[i * dim + a] = row[a];
-  }
+  for (let i = 0; i < n; i++) sumQ += tree.negativeForce(Y, i, theta * theta, neg, i * dim);
   let error = 0;
   for (let i = 0; i < n; i++) {
     row.fill(0);

@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .command('evaluate')
     .description('kNN on entropy profiles vs a stratified dummy: cross-validated ROC-AUC and a paired t-test (the reference run_tests.py)')
     .argument('<results>', 'results dataset folder (or one .parquet file)')
-    .option('--label <column>', "label to predict: a label column (e.g. correct, subject), or 'task' (prompt_type up to the first _)", 'correct')
+    .option('--label <column>', "label to predict: a label column (e.g. correct, subject), or 'task' (the task or prompt_type column up to the first _)", 'correct')
     .option('--metric <name>', 'stored metric to use as features (shannon, renyi:0.5, …)', 'shannon')
     .option('--k <n>', 'neighbours', parseIntOption('--k'), 29)
     .option('--weights <w>', 'uniform or distance', 'uniform')
