@@ -3,6 +3,12 @@ import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { registerCommands } from './commands/index.js';
 
+// `entropylens … | head` closes stdout early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('entropylens')

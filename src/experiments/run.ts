@@ -304,11 +304,26 @@ async function finishEvaluation(o: CommonRunOptions, experiment: string, label: 
   const X = rows.map((r) => rowFeatures(r, 1));
   const y = rows.map((r) => labelOf(r, label));
   let evaluation: EvaluationResult | undefined;
-  if (new Set(y.map(String)).size < 2) {
-    o.log(`only one value of '${label}' in the data: nothing to evaluate`);
+  const counts = new Map<string, number>();
+  for (const v of y) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
+  if (counts.size < 2) {
+    o.log(`only one value of '${label}' in the data (${[...counts.keys()].join(', ')}): nothing to evaluate`);
   } else {
-    evaluation = evaluateProfiles(X, y, { k: 29, weights: 'uniform', folds: 10, seed: 42 });
-    o.log(formatEvaluation(evaluation, `${experiment}: kNN on entropy profiles vs stratified dummy, label '${label}'`));
+    // The protocol's k = 29 needs at least 29 training profiles per fold; small runs use fewer (said below).
+    const folds = Math.min(10, Math.min(...counts.values()));
+    const k = Math.min(29, Math.floor((rows.length * (folds - 1)) / folds));
+    if (folds < 2) {
+      o.log(`a class of '${label}' has a single sample: nothing to evaluate`);
+    } else {
+      if (folds !== 10 || k !== 29) o.log(`note: ${rows.length} samples; evaluating with ${folds} folds and k = ${k} (the protocol's 10 folds and k = 29 need more data)`);
+      try {
+        evaluation = evaluateProfiles(X, y, { k, weights: 'uniform', folds, seed: 42 });
+        o.log(formatEvaluation(evaluation, `${experiment}: kNN on entropy profiles vs stratified dummy, label '${label}'`));
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        o.log(`evaluation skipped: ${err.message}`);
+      }
+    }
   }
   const figures = o.noFigures ? [] : await writeRunFigures(o.out, experiment, rows, { label: experiment === 'tinystories' ? 'task' : 'correct' });
   return { out: o.out, ...res, seconds: (performance.now() - t0) / 1000, evaluation, figures };
