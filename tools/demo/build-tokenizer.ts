@@ -121,11 +121,17 @@ export function trainByteLevelBpe(texts: readonly string[], opts: BpeOptions): T
   }
   const words = [...counts].map(([w, n]) => ({ symbols: Array.from(w), n }));
 
+  // Runs of whitespace are never merged: the pre-tokenizer cuts "\n\n" into one piece before a
+  // digit or at the end of a prompt but into two before a word, and a merged "\n\n" token would
+  // then tell the model that a number follows.
+  const whitespace = new Set([' ', '\n', '\t', '\r'].map((c) => byteChars[c.charCodeAt(0)] as string));
+  const isSpace = (sym: string): boolean => Array.from(sym).every((c) => whitespace.has(c));
   const merges: [string, string][] = [];
   while (vocab.size < opts.vocabSize) {
     const pairCounts = new Map<string, number>();
     for (const w of words) {
       for (let i = 0; i + 1 < w.symbols.length; i++) {
+        if (isSpace(w.symbols[i] as string) && isSpace(w.symbols[i + 1] as string)) continue;
         const key = `${w.symbols[i]} ${w.symbols[i + 1]}`;
         pairCounts.set(key, (pairCounts.get(key) ?? 0) + w.n);
       }

@@ -162,20 +162,43 @@ def batch_at_doc_starts(data, starts, batch, ctx, gen):
     return rows[:, :-1], rows[:, 1:]
 
 
+def pack_documents(data, bos, ctx):
+    """Whole documents (BOS ... EOS) packed into rows of ctx + 1 tokens, padded with -100, so
+    that every document is scored from its own beginning as a prompt would be."""
+    starts = (data == bos).nonzero().flatten().tolist() + [len(data)]
+    docs = [data[a:b] for a, b in zip(starts[:-1], starts[1:])]
+    rows, row = [], []
+    for d in docs:
+        d = d[: ctx + 1]
+        if sum(len(x) for x in row) + len(d) > ctx + 1:
+            rows.append(row)
+            row = []
+        row.append(d)
+    if row:
+        rows.append(row)
+    out = torch.full((len(rows), ctx + 1), -100, dtype=torch.int64)
+    for i, r in enumerate(rows):
+        flat = torch.cat(r)
+        out[i, : len(flat)] = flat
+    return out
+
+
 @torch.no_grad()
-def mean_loss(model, data, ctx, max_windows=None):
-    """Mean next-token cross-entropy (nats) over consecutive windows of the token stream."""
+def mean_loss(model, rows, bos, max_rows=None):
+    """Mean next-token cross-entropy (nats per token) over packed held-out documents."""
     model.eval()
-    n = (len(data) - 1) // ctx
-    if max_windows is not None:
-        n = min(n, max_windows)
+    if max_rows is not None:
+        rows = rows[:max_rows]
     total, count = 0.0, 0
-    for i in range(0, n, 16):
-        rows = torch.stack([data[j * ctx : j * ctx + ctx + 1] for j in range(i, min(n, i + 16))])
-        logits = model(rows[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), rows[:, 1:].reshape(-1), reduction="sum")
-        total += loss.item()
-        count += rows[:, 1:].numel()
+    for i in range(0, len(rows), 16):
+        r = rows[i : i + 16]
+        x = r[:, :-1].clamp(min=0)  # padding positions only ever predict ignored targets
+        y = r[:, 1:].clone()
+        y[y == bos] = -100  # the next document's BOS is given, not predicted
+        logits = model(x)
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                 ignore_index=-100, reduction="sum").item()
+        count += int((y != -100).sum())
     model.train()
     return total / count
 
@@ -262,6 +285,7 @@ def main():
     heldout = load_u16(os.path.join(args.corpus_dir, "heldout.bin"))
     bos, eos = meta["bos_token_id"], meta["eos_token_id"]
     starts = (train[: len(train) - args.ctx - 1] == bos).nonzero().flatten()
+    heldout_rows = pack_documents(heldout, bos, args.ctx)
 
     cfg = {
         "architectures": ["LlamaForCausalLM"],
@@ -330,12 +354,12 @@ def main():
             print(f"step {step + 1}/{args.steps} loss {curve[-1]['train_loss']:.4f} lr {lr_at(step):.2e} "
                   f"{elapsed:.0f}s ({(step + 1) * args.batch * args.ctx / elapsed:.0f} tok/s)", flush=True)
         if (step + 1) % args.eval_every == 0 and step + 1 < args.steps:
-            h = mean_loss(model, heldout, args.ctx, max_windows=64)
+            h = mean_loss(model, heldout_rows, bos, max_rows=64)
             evals.append({"step": step + 1, "heldout_loss": round(h, 4)})
             print(f"  held-out loss (subset) {h:.4f}", flush=True)
     train_seconds = time.time() - t0
 
-    heldout_loss = mean_loss(model, heldout, args.ctx)
+    heldout_loss = mean_loss(model, heldout_rows, bos)
     evals.append({"step": args.steps, "heldout_loss": round(heldout_loss, 4)})
     print(f"held-out loss {heldout_loss:.4f} nats/token (ln vocab = {math.log(cfg['vocab_size']):.4f})")
 
