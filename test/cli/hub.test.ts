@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { generateStories } from '../../src/datasets/demo-stories.js';
 import { FakeHub } from '../helpers/fake-hub.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runCliAsync as runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
 import { writeTinyLlama } from '../helpers/tiny-model.js';
 
@@ -33,29 +33,29 @@ after(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-it('profile <hub id> downloads into the HF cache, then runs offline from it', () => {
+it('profile <hub id> downloads into the HF cache, then runs offline from it', async () => {
   const args = ['profile', 'acme/tiny-llama', '--prompt', 'Once upon a time', '--max-new-tokens', '2', '--json'];
-  const first = runCli(args, { env });
+  const first = await runCli(args, { env });
   assert.equal(first.code, 0, first.stderr);
   const doc = JSON.parse(first.stdout);
   assert.equal(doc.model.model_type, 'llama');
   assert.match(doc.model.path, /models--acme--tiny-llama[/\\]snapshots[/\\][0-9a-f]{40}$/);
   assert.equal(doc.results[0].input_ids[0], 1, 'BOS prepended');
-  const offline = runCli(args, { env: { ...env, HF_HUB_OFFLINE: '1' } });
+  const offline = await runCli(args, { env: { ...env, HF_HUB_OFFLINE: '1' } });
   assert.equal(offline.code, 0, offline.stderr);
   assert.deepEqual(JSON.parse(offline.stdout).results, doc.results);
 });
 
-it('an unknown hub id is a one-line error', () => {
-  const r = runCli(['profile', 'acme/missing-model', '--prompt', 'x'], { env });
+it('an unknown hub id is a one-line error', async () => {
+  const r = await runCli(['profile', 'acme/missing-model', '--prompt', 'x'], { env });
   assert.notEqual(r.code, 0);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /acme\/missing-model/);
 });
 
-it('run tinystories --dataset <hub id> reads the validation split from the hub', () => {
+it('run tinystories --dataset <hub id> reads the validation split from the hub', async () => {
   const out = path.join(root, 'ts');
-  const r = runCli(['run', 'tinystories', '--model', 'acme/tiny-llama', '--dataset', 'acme/stories', '--n-stories', '3', '--max-new-tokens', '2', '--out', out, '--no-figures'], { env });
+  const r = await runCli(['run', 'tinystories', '--model', 'acme/tiny-llama', '--dataset', 'acme/stories', '--n-stories', '3', '--max-new-tokens', '2', '--out', out, '--no-figures'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /72 samples written/);
 });
