@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as classify } from './classify.js';
+import { register as demo } from './demo.js';
 import { register as evaluate } from './evaluate.js';
 import { register as inspect } from './inspect.js';
 import { register as models } from './models.js';
@@ -9,6 +10,7 @@ import { register as run } from './run.js';
 
 /** Each command lives in its own file and registers itself here (one line per command). */
 export function registerCommands(program: Command): void {
+  demo(program);
   profile(program);
   run(program);
   evaluate(program);
