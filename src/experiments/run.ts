@@ -11,8 +11,7 @@ import { loadMmlu, type MmluPromptType } from '../datasets/mmlu.js';
 import { loadTinyStories } from '../datasets/tinystories.js';
 import { resolveModelDir } from '../hub/index.js';
 import { LensModel } from '../lens/model.js';
-import { windowMeans } from '../lens/windows.js';
-import { readManifest, readResults, ResultsWriter, MANIFEST_FILE, type ResultRow } from '../store/index.js';
+import { readManifest, readResults, rowFeatures, ResultsWriter, MANIFEST_FILE, type ResultRow } from '../store/index.js';
 import type { LabelType } from '../store/schema.js';
 import { UserError } from '../util/errors.js';
 import { runLoop, type ExperimentSample, type ResultRecord, type ResultsSink, type RunLoopOptions } from './runner.js';
@@ -89,13 +88,6 @@ async function loadModel(id: string, o: CommonRunOptions): Promise<{ model: Lens
   const dir = await resolveModelDir(id);
   const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads });
   return { model, name: id };
-}
-
-/** steps × layers row → the W × L window means, flattened (the classifier's features). */
-export function rowFeatures(r: ResultRow, windows: number): number[] {
-  const m: number[][] = [];
-  for (let t = 0; t < r.n_steps; t++) m.push(Array.from(r.values.subarray(t * r.n_layers, (t + 1) * r.n_layers)));
-  return windowMeans(m, windows).flat();
 }
 
 function labelOf(r: ResultRow, label: string): string | number | boolean {
@@ -186,7 +178,7 @@ export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const classification: { alpha: number; result: ClassificationResult }[] = [];
   o.alphas.forEach((alpha, i) => {
     const rows = data.rows.filter((r) => r.metric === metrics[i]);
-    const X = rows.map((r) => rowFeatures(r, o.windows));
+    const X = rows.map((r) => Array.from(rowFeatures(r, o.windows)));
     const y = rows.map((r) => String(labelOf(r, 'format')));
     if (new Set(y).size < 2) {
       o.log(`α = ${alpha}: fewer than two formats in the data, nothing to classify`);
@@ -232,7 +224,7 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
   }
   const data = await readResults(o.out, { metric: 'shannon' });
   const rows = data.rows;
-  const vectors = rows.map((r) => rowFeatures(r, 1));
+  const vectors = rows.map((r) => Array.from(rowFeatures(r, 1)));
   const X = o.depthGrid ? vectors.map((v) => interpolateDepth(v, o.depthGrid!)) : zeroPad(vectors);
   let embedding: number[][] = [];
   if (rows.length > 3) {
@@ -301,7 +293,7 @@ function loopOptions(experiment: string, modelName: string, o: CommonRunOptions,
 async function finishEvaluation(o: CommonRunOptions, experiment: string, label: string, res: { written: number; skipped: number }, t0: number): Promise<RunSummary> {
   const data = await readResults(o.out, { metric: 'shannon' });
   const rows = data.rows;
-  const X = rows.map((r) => rowFeatures(r, 1));
+  const X = rows.map((r) => Array.from(rowFeatures(r, 1)));
   const y = rows.map((r) => labelOf(r, label));
   let evaluation: EvaluationResult | undefined;
   const counts = new Map<string, number>();

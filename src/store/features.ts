@@ -14,8 +14,34 @@ export interface Profiles {
   duplicates: number;
 }
 
-/** The rows of one metric as a feature matrix, in stored order, keeping the first row of each sample_id. */
-export function profilesOf(rows: readonly ResultRow[], metric: string): Profiles {
+/**
+ * A row's values as features: with `windows`, the n_steps × n_layers matrix is first averaged over
+ * `windows` consecutive groups of steps (PROTOCOL §1.6; 1 = the mean over generated tokens), then
+ * flattened row-major; without, the stored values as they are.
+ */
+export function rowFeatures(r: ResultRow, windows?: number): Float32Array {
+  if (windows === undefined || windows === r.n_steps) return r.values;
+  if (!Number.isInteger(windows) || windows < 1 || r.n_steps % windows !== 0) {
+    throw new UserError(`--windows ${windows} does not divide the ${r.n_steps} stored steps of sample ${r.sample_id}; choose a divisor of ${r.n_steps}`);
+  }
+  const L = r.n_layers;
+  const size = r.n_steps / windows;
+  const out = new Float32Array(windows * L);
+  for (let w = 0; w < windows; w++) {
+    for (let l = 0; l < L; l++) {
+      let sum = 0;
+      for (let t = w * size; t < (w + 1) * size; t++) sum += r.values[t * L + l];
+      out[w * L + l] = sum / size;
+    }
+  }
+  return out;
+}
+
+/**
+ * The rows of one metric as a feature matrix, in stored order, keeping the first row of each
+ * sample_id; `windows` averages steps first (see rowFeatures).
+ */
+export function profilesOf(rows: readonly ResultRow[], metric: string, windows?: number): Profiles {
   const picked: ResultRow[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
@@ -32,16 +58,17 @@ export function profilesOf(rows: readonly ResultRow[], metric: string): Profiles
     const available = [...new Set(rows.map((r) => r.metric))];
     throw new UserError(`no rows with metric '${metric}'; the results have: ${available.join(', ') || 'no rows at all'}`);
   }
-  const nFeatures = picked[0].values.length;
-  for (const r of picked) {
-    if (r.values.length !== nFeatures) {
+  const X = picked.map((r) => rowFeatures(r, windows));
+  const nFeatures = X[0].length;
+  for (const [i, r] of picked.entries()) {
+    if (X[i].length !== nFeatures) {
       throw new UserError(
         `sample ${r.sample_id} has ${r.n_steps}×${r.n_layers} values but sample ${picked[0].sample_id} has ${picked[0].n_steps}×${picked[0].n_layers}; ` +
           'profiles must share one shape (same windows and depth) to be compared',
       );
     }
   }
-  return { rows: picked, X: picked.map((r) => r.values), nFeatures, duplicates };
+  return { rows: picked, X, nFeatures, duplicates };
 }
 
 /** Names `labelValues` accepts besides the stored label columns. */

@@ -95,6 +95,10 @@ describe('entropylens run', () => {
     assert.deepEqual([...new Set(data.rows.map((x) => x.labels.format))].sort(), ['Write a list about', 'Write a poem about', 'Write a story about']);
     assert.match(r.stdout, /accuracy/i);
     assert.ok(pngs(out).length >= 2);
+    // classify reads the run's windows from the manifest: 2 windows × 3 layers of features
+    const c = runCli(['classify', out, '--alpha', '1', '--k', '3', '--json']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /"nFeatures": 6/);
   });
 
   it('families: profiles of two models of different depth, t-SNE stored, figures written', async () => {

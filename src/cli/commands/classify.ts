@@ -5,6 +5,7 @@ import { labelValues, profilesOf, readResults, renyiMetric } from '../../store/i
 import { parseIntOption, parseNumberList, selectLabelled } from './common.js';
 
 interface ClassifyFlags {
+  windows?: number;
   alpha?: number[];
   metric?: string[];
   k?: number[];
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .option('--metric <names...>', 'stored metrics to evaluate instead of --alpha')
     .option('--k <ks...>', 'neighbour counts; default 3 5 7', parseNumberList('--k', true))
     .option('--label <column>', 'label to predict', 'format')
+    .option('--windows <w>', 'average the stored steps in W windows first (default: the run\'s windows option, else the values as stored)', parseIntOption('--windows'))
     .option('--folds <n>', 'cross-validation folds (stratified, no shuffle)', parseIntOption('--folds'), 10)
     .option('--test-size <f>', 'test share (or count) of the stratified split', '0.2')
     .option('--seed <n>', 'random_state of the split', parseIntOption('--seed'), 42)
@@ -41,7 +43,8 @@ export function register(program: Command): void {
       const out: { metric: string; result: ClassificationResult; dropped: number }[] = [];
       for (const metric of metrics) {
         const use = !present.has(metric) && metric === 'shannon' && present.has('renyi:1') ? 'renyi:1' : metric;
-        const profiles = profilesOf(data.rows, use);
+        const runWindows = data.manifest.options.windows;
+        const profiles = profilesOf(data.rows, use, flags.windows ?? (typeof runWindows === 'number' ? runWindows : undefined));
         const sel = selectLabelled(profiles.X, labelValues(profiles.rows, flags.label));
         const result = classifyFormats(sel.X, sel.labels, { ks, folds: flags.folds, testSize, seed: flags.seed });
         out.push({ metric: use, result, dropped: sel.dropped });

@@ -8,6 +8,7 @@ import { csvTable, parseIntOption, selectLabelled } from './common.js';
 interface EvaluateFlags {
   label: string;
   metric: string;
+  windows: number;
   k: number;
   weights: string;
   folds: number;
@@ -25,6 +26,7 @@ export function register(program: Command): void {
     .argument('<results>', 'results dataset folder (or one .parquet file)')
     .option('--label <column>', "label to predict: a label column (e.g. correct, subject), or 'task' (the task or prompt_type column up to the first _)", 'correct')
     .option('--metric <name>', 'stored metric to use as features (shannon, renyi:0.5, …)', 'shannon')
+    .option('--windows <w>', 'average the stored steps in W windows first (1 = mean over generated tokens, the protocol)', parseIntOption('--windows'), 1)
     .option('--k <n>', 'neighbours', parseIntOption('--k'), 29)
     .option('--weights <w>', 'uniform or distance', 'uniform')
     .option('--folds <n>', 'stratified folds', parseIntOption('--folds'), 10)
@@ -42,7 +44,7 @@ export function register(program: Command): void {
         // Nothing for this metric: read everything to say which metrics exist.
         return (await readResults(results, { model: flags.model })).rows;
       })();
-      const profiles = profilesOf(all, flags.metric);
+      const profiles = profilesOf(all, flags.metric, flags.windows);
       const labels = labelValues(profiles.rows, flags.label);
       const groups = flags.by ? labelValues(profiles.rows, flags.by) : undefined;
       const sel = selectLabelled(profiles.X, labels, groups);
