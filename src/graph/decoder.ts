@@ -467,27 +467,66 @@ export function buildLensProbeGraph(V: number, L: number, lens: LensOptions): Ui
   return g.encode();
 }
 
+/**
+ * The lens reductions over [batch, layers, V]. Every full-vocabulary pass costs as much as a small
+ * matmul, so intermediate quantities shared by several metrics (p, p·log p, Σp², the argmax) are
+ * built once, on first use.
+ */
 class LensMetrics {
+  private readonly memo = new Map<string, string>();
+  private lp = '';
+
   constructor(
     private readonly g: GraphBuilder,
     private readonly L: number,
     private readonly lens: LensOptions,
   ) {}
 
+  private once(key: string, make: () => string): string {
+    let v = this.memo.get(key);
+    if (v === undefined) {
+      v = make();
+      this.memo.set(key, v);
+    }
+    return v;
+  }
+
+  /** p = exp(lp) */
+  private probs(): string {
+    return this.once('p', () => this.g.op1('Exp', [this.lp], '/lens/probs'));
+  }
+
+  /** p · log p, element-wise */
+  private plogp(): string {
+    return this.once('plogp', () => this.g.mul(this.probs(), this.lp, '/lens/plogp'));
+  }
+
+  /** Shannon entropy [b, L] */
+  private shannon(): string {
+    return this.once('shannon', () => this.g.op1('Neg', [this.g.reduce('ReduceSum', this.plogp(), [-1], '/lens/shannon/sum')], '/lens/shannon/neg'));
+  }
+
+  /** Σ p² [b, L] */
+  private sumSquares(): string {
+    return this.once('sumsq', () => this.g.reduce('ReduceSumSquare', this.probs(), [-1], '/lens/sum_p2'));
+  }
+
+  /** the argmax [b, L] int64 */
+  private argmax(): string {
+    return this.once('argmax', () => this.g.op1('ArgMax', [this.lp], '/lens/argmax', { axis: -1, keepdims: 0 }));
+  }
+
   build(logits3: string): void {
     const { g, lens, L } = this;
-    const lp = g.op1('LogSoftmax', [logits3], '/lens/log_softmax', { axis: -1 });
-    const argmax = g.op1('ArgMax', [lp], '/lens/argmax', { axis: -1, keepdims: 0 });
-    this.namedOutput(argmax, 'lens.argmax', DT.INT64, ['batch', L]);
+    this.lp = g.op1('LogSoftmax', [logits3], '/lens/log_softmax', { axis: -1 });
+    this.namedOutput(this.argmax(), 'lens.argmax', DT.INT64, ['batch', L]);
     if (lens.topK > 0) {
-      const [vals, ids] = g.op('TopK', [lp, g.constI([lens.topK])], '/lens/topk', { axis: -1, largest: 1, sorted: 1 }, 2);
+      const [vals, ids] = g.op('TopK', [this.lp, g.constI([lens.topK])], '/lens/topk', { axis: -1, largest: 1, sorted: 1 }, 2);
       this.namedOutput(vals, 'lens.topk_logprobs', DT.FLOAT, ['batch', L, lens.topK]);
       this.namedOutput(ids, 'lens.topk_ids', DT.INT64, ['batch', L, lens.topK]);
     }
-    let p: string | undefined;
-    const probs = (): string => (p ??= g.op1('Exp', [lp], '/lens/probs'));
     for (const m of lens.metrics) {
-      const out = this.metric(m, lp, probs, logits3);
+      const out = this.metric(m, logits3);
       this.namedOutput(out, `lens.${m.name}`, DT.FLOAT, ['batch', L]);
     }
   }
@@ -497,59 +536,83 @@ class LensMetrics {
     this.g.output(name, elemType, shape);
   }
 
-  /** Entropy-like reductions over the last axis of log-probabilities lp. */
-  private entropyOf(lp: string, alpha: number, name: string, probs: () => string): string {
+  /** Rényi entropy of order α ≠ 1 from log-probabilities lp (general path). */
+  private renyiOf(lp: string, alpha: number, name: string): string {
     const { g } = this;
-    if (alpha === 1) {
-      return g.op1('Neg', [g.reduce('ReduceSum', g.mul(probs(), lp, `${name}/plogp`), [-1], `${name}/sum`)], `${name}/neg`);
-    }
     if (alpha === Infinity) return g.op1('Neg', [g.reduce('ReduceMax', lp, [-1], `${name}/max`)], `${name}/neg`);
     if (alpha === 0) {
       // log #{i : p_i > 1e-20}
       const keep = g.cast(g.op1('Greater', [lp, g.scalarF(Math.log(1e-20))], `${name}/above_eps`), DT.FLOAT, `${name}/count_f`);
       return g.op1('Log', [g.reduce('ReduceSum', keep, [-1], `${name}/count`)], `${name}/log`);
     }
-    // log Σ p^α / (1 − α) = logsumexp(α·lp) / (1 − α)
-    const lse = g.reduce('ReduceLogSumExp', g.mul(lp, g.scalarF(alpha), `${name}/alpha_lp`), [-1], `${name}/lse`);
-    return g.mul(lse, g.scalarF(1 / (1 - alpha)), `${name}/div`);
+    // log Σ p^α / (1 − α), with p^α = exp(α·lp): lp ≤ 0 and α > 0, so no overflow, and the largest
+    // term is ≈ 1, so underflow of the tail cannot matter; cheaper than ReduceLogSumExp or Pow
+    const sum = g.reduce('ReduceSum', this.powP(lp, alpha, name), [-1], `${name}/sum`);
+    return g.mul(g.op1('Log', [sum], `${name}/log`), g.scalarF(1 / (1 - alpha)), `${name}/div`);
   }
 
-  private metric(m: Metric, lp: string, probs: () => string, logits3: string): string {
+  /** p^k element-wise from log-probabilities: exp(k·lp) (vectorised), p·p for k = 2 of the main lens. */
+  private powP(lp: string, k: number, name: string): string {
+    const { g } = this;
+    if (k === 2 && lp === this.lp) return this.once('p2', () => g.mul(this.probs(), this.probs(), '/lens/p2'));
+    return g.op1('Exp', [g.mul(lp, g.scalarF(k), `${name}/k_lp`)], `${name}/pk`);
+  }
+
+  private metric(m: Metric, logits3: string): string {
     const { g, L } = this;
+    const lp = this.lp;
     const name = `/lens/${m.name.replace(/:/g, '_')}`;
     switch (m.kind) {
       case 'shannon':
-        return this.entropyOf(lp, 1, name, probs);
+        return this.shannon();
       case 'renyi':
-        return this.entropyOf(lp, m.alpha, name, probs);
-      case 'moment':
-        return g.reduce('ReduceMean', g.op1('Exp', [g.mul(lp, g.scalarF(m.k), `${name}/k_lp`)], `${name}/pk`), [-1], `${name}/mean`);
+        if (m.alpha === 2) return g.op1('Neg', [g.op1('Log', [this.sumSquares()], `${name}/log`)], `${name}/neg`);
+        if (m.alpha === Infinity) {
+          // −log max p = −lp at the argmax (already computed)
+          const at = g.op1('GatherElements', [lp, g.unsqueeze(this.argmax(), [2], `${name}/idx`)], `${name}/gather`, { axis: 2 });
+          return g.op1('Neg', [g.squeeze(at, [2], `${name}/squeeze`)], `${name}/neg`);
+        }
+        return this.renyiOf(lp, m.alpha, name);
+      case 'moment': {
+        const sum = m.k === 2 ? this.sumSquares() : g.reduce('ReduceSum', this.powP(lp, m.k, name), [-1], `${name}/sum`);
+        return g.div(sum, this.vocabSize(), `${name}/mean`);
+      }
       case 'thresholded': {
-        // only entries with p > mean(p) − std(p) (population std, per distribution) count; no renormalisation
-        const pr = probs();
-        const mean = g.op1('ReduceMean', [pr, g.constI([-1])], `${name}/mean`, { keepdims: 1 });
-        const dev = g.sub(pr, mean, `${name}/dev`);
-        const std = g.op1('Sqrt', [g.op1('ReduceMean', [g.mul(dev, dev, `${name}/dev2`), g.constI([-1])], `${name}/var`, { keepdims: 1 })], `${name}/std`);
-        const keep = g.op1('Greater', [pr, g.sub(mean, std, `${name}/th`)], `${name}/keep`);
-        const term = m.of === 'shannon'
-          ? g.op1('Neg', [g.mul(pr, lp, `${name}/plogp`)], `${name}/neg`)
-          : g.op1('Exp', [g.mul(lp, g.scalarF(m.of.moment), `${name}/k_lp`)], `${name}/pk`);
-        const kept = g.op1('Where', [keep, term, g.scalarF(0)], `${name}/where`);
-        return m.of === 'shannon'
-          ? g.reduce('ReduceSum', kept, [-1], `${name}/sum`)
-          : g.reduce('ReduceMean', kept, [-1], `${name}/mean_kept`);
+        // only entries with p > mean(p) − std(p) (population std, per distribution) count; no
+        // renormalisation. Two-pass variance: the threshold bites for near-uniform p, where
+        // E[p²] − mean² would cancel catastrophically in float32.
+        const pr = this.probs();
+        const th = this.once('threshold', () => {
+          const mean = g.op1('ReduceMean', [pr, g.constI([-1])], '/lens/threshold/mean', { keepdims: 1 });
+          const dev = g.sub(pr, mean, '/lens/threshold/dev');
+          const ss = g.op1('ReduceSumSquare', [dev, g.constI([-1])], '/lens/threshold/ss', { keepdims: 1 });
+          const std = g.op1('Sqrt', [g.div(ss, this.vocabSize(), '/lens/threshold/var')], '/lens/threshold/std');
+          return g.op1('Greater', [pr, g.sub(mean, std, '/lens/threshold/th')], '/lens/threshold/keep');
+        });
+        // mask as 0/1 floats and multiply: vectorised, unlike Where with a broadcast scalar
+        const mask = this.once('threshold_mask', () => g.cast(th, DT.FLOAT, '/lens/threshold/mask'));
+        if (m.of === 'shannon') {
+          const kept = g.mul(this.plogp(), mask, `${name}/kept`);
+          return g.op1('Neg', [g.reduce('ReduceSum', kept, [-1], `${name}/sum`)], `${name}/neg`);
+        }
+        const pk = this.powP(lp, m.of.moment, name);
+        const kept = g.mul(pk, mask, `${name}/kept`);
+        return g.div(g.reduce('ReduceSum', kept, [-1], `${name}/sum`), this.vocabSize(), `${name}/mean_kept`);
       }
       case 'kl': {
-        const pr = probs();
+        // KL(p_l ‖ q) = Σ p_l log p_l − Σ p_l log q = −H_l − Σ p_l log q
+        const pr = this.probs();
         if (m.target === 'final') {
           const last = g.slice(lp, [L - 1], [L], [1], `${name}/last`); // [b, 1, V]
-          return g.reduce('ReduceSum', g.mul(pr, g.sub(lp, last, `${name}/diff`), `${name}/p_diff`), [-1], `${name}/sum`);
+          const cross = g.reduce('ReduceSum', g.mul(pr, last, `${name}/p_lq`), [-1], `${name}/cross`);
+          return g.op1('Neg', [g.add(this.shannon(), cross, `${name}/sum`)], `${name}/neg`);
         }
-        if (L === 1) return g.reduce('ReduceSum', g.mul(pr, g.scalarF(0), `${name}/zero`), [-1], `${name}/sum`);
-        const cur = g.slice(lp, [0], [L - 1], [1], `${name}/cur`);
-        const nxt = g.slice(lp, [1], [L], [1], `${name}/next`);
+        if (L === 1) return g.mul(this.shannon(), g.scalarF(0), `${name}/zero`);
         const pc = g.slice(pr, [0], [L - 1], [1], `${name}/pcur`);
-        const kl = g.reduce('ReduceSum', g.mul(pc, g.sub(cur, nxt, `${name}/diff`), `${name}/p_diff`), [-1], `${name}/sum`); // [b, L−1]
+        const nxt = g.slice(lp, [1], [L], [1], `${name}/next`);
+        const cross = g.reduce('ReduceSum', g.mul(pc, nxt, `${name}/p_lq`), [-1], `${name}/cross`); // [b, L−1]
+        const h = g.slice(this.shannon(), [0], [L - 1], [1], `${name}/h`);
+        const kl = g.op1('Neg', [g.add(h, cross, `${name}/sum`)], `${name}/neg`);
         return g.op1('Pad', [kl, g.constI([0, 0, 0, 1])], `${name}/pad_last`, { mode: 'constant' });
       }
       case 'anchored': {
@@ -557,10 +620,18 @@ class LensMetrics {
         if (!ids || ids.length === 0) throw new Error(`metric ${m.name} needs anchor ids`);
         const sub = g.op1('Gather', [logits3, g.constI(ids)], `${name}/gather`, { axis: 2 }); // [b, L, A]
         const alp = g.op1('LogSoftmax', [sub], `${name}/log_softmax`, { axis: -1 });
-        let ap: string | undefined;
-        return this.entropyOf(alp, m.alpha, name, () => (ap ??= g.op1('Exp', [alp], `${name}/probs`)));
+        if (m.alpha === 1) {
+          const ap = g.op1('Exp', [alp], `${name}/probs`);
+          return g.op1('Neg', [g.reduce('ReduceSum', g.mul(ap, alp, `${name}/plogp`), [-1], `${name}/sum`)], `${name}/neg`);
+        }
+        return this.renyiOf(alp, m.alpha, name);
       }
     }
+  }
+
+  /** V as a float scalar, from the shape of lp (the graph does not know V statically in probes). */
+  private vocabSize(): string {
+    return this.once('V', () => this.g.cast(this.g.op1('Gather', [this.g.op1('Shape', [this.lp], '/lens/shape'), this.g.scalarI(2)], '/lens/V', { axis: 0 }), DT.FLOAT, '/lens/V_f'));
   }
 }
 

@@ -32,7 +32,7 @@ export class GraphSession {
         executionProviders: providers,
         graphOptimizationLevel: 'all',
         interOpNumThreads: 1,
-        enableCpuMemArena: false,
+        enableCpuMemArena: process.env.EL_ARENA !== '0',
         logSeverityLevel: 3,
       };
       if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
