@@ -76,6 +76,7 @@ export class GraphBuilder {
     return this.weights.has(name);
   }
 
+  /** Shape of an exported weight, without referencing it in the graph. */
   weightDims(name: string): number[] {
     const w = this.weights.get(name);
     if (!w) throw new Error(`graph builder: weight '${name}' was not exported by the architecture`);

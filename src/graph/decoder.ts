@@ -24,7 +24,8 @@
  * call from attention_mask (key position = cumsum(mask) − 1, as Hugging Face does) and shared by
  * every layer; spec.alibi.order says whether it is added before or after the 1/√d scale.
  *
- * Inputs: input_ids [batch, seq] int64, attention_mask [batch, past + seq] int64,
+ * Inputs: inputs_embeds [batch, seq, e] float (rows of embed.weight, looked up by the runtime so the
+ * graph does not hold a second copy of a tied embedding), attention_mask [batch, past + seq] int64,
  * position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim].
  * Outputs: present.{i}.key|value, logits [batch, vocab] (last position), lens.{metric} [batch, layers],
  * lens.argmax [batch, layers] int64, and with topK > 0 lens.topk_ids / lens.topk_logprobs
@@ -68,7 +69,7 @@ class DecoderGraph {
   private readonly masks = new Map<string, string>();
   private ropeCache = new Map<RopeSpec, { cos: string; sin: string }>();
   private alibiCache: string | undefined;
-  private inputIds!: string;
+  private inputsEmbeds!: string;
   private attentionMask!: string;
   private positionIds!: string;
   private seqLen!: string; // int64 scalar S
@@ -82,10 +83,11 @@ class DecoderGraph {
 
   build(): void {
     const { g, spec } = this;
-    this.inputIds = g.input('input_ids', DT.INT64, ['batch', 'seq']);
+    const e = g.weightDims('embed.weight')[1];
+    this.inputsEmbeds = g.input('inputs_embeds', DT.FLOAT, ['batch', 'seq', e]);
     this.attentionMask = g.input('attention_mask', DT.INT64, ['batch', 'total']);
     this.positionIds = g.input('position_ids', DT.INT64, ['batch', 'seq']);
-    this.seqLen = g.op1('Gather', [g.op1('Shape', [this.inputIds], '/model/shape_ids'), g.scalarI(1)], '/model/seq_len', { axis: 0 });
+    this.seqLen = g.op1('Gather', [g.op1('Shape', [this.inputsEmbeds], '/model/shape_embeds'), g.scalarI(1)], '/model/seq_len', { axis: 0 });
     this.totalLen = g.op1('Gather', [g.op1('Shape', [this.attentionMask], '/model/shape_mask'), g.scalarI(1)], '/model/total_len', { axis: 0 });
 
     let h = this.embed();
@@ -108,7 +110,7 @@ class DecoderGraph {
 
   private embed(): string {
     const { g, spec } = this;
-    let h = g.op1('Gather', [g.weight('embed.weight'), this.inputIds], '/model/embed_tokens', { axis: 0 }); // [batch, seq, e]
+    let h = this.inputsEmbeds; // [batch, seq, e]
     if (spec.embedScale !== undefined) h = g.mul(h, g.scalarF(spec.embedScale), '/model/embed_scale');
     if (g.hasWeight('embed_proj.weight')) h = g.linear(h, 'embed_proj.weight', undefined, '/model/project_in'); // [batch, seq, d]
     if (spec.positions === 'learned') {

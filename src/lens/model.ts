@@ -7,6 +7,7 @@ import { needsAnchors, parseMetrics, type Metric } from '../graph/metrics.js';
 import { openCheckpoint, TensorResolver, type Checkpoint } from '../models/checkpoint.js';
 import { architectureFor } from '../models/registry.js';
 import type { Architecture, DecoderSpec } from '../models/types.js';
+import { EmbeddingReader } from '../runtime/embeddings.js';
 import { GraphSession, type Device, type Feed, type RunOutputs } from '../runtime/session.js';
 import { TextTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
@@ -71,7 +72,9 @@ const DEFAULT_METRICS = 'shannon';
 
 /** A loaded checkpoint, ready to profile prompts. */
 export class LensModel {
-  private readonly sessions = new Map<string, Promise<GraphSession>>();
+  /** The session of the last lens configuration used; one at a time, since each holds the weights. */
+  private current: { key: string; session: Promise<GraphSession> } | undefined;
+  private readonly embeddings: EmbeddingReader;
 
   private constructor(
     readonly dir: string,
@@ -83,7 +86,9 @@ export class LensModel {
     private readonly loadOpts: LoadOptions,
     /** Seconds spent exporting weights (0 when the cache was warm). */
     readonly exportSeconds: number,
-  ) {}
+  ) {
+    this.embeddings = new EmbeddingReader(path.join(cache.dir, 'weights.bin'), cache.weights.get('embed.weight')!);
+  }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<LensModel> {
     const ckpt: Checkpoint = openCheckpoint(dir);
@@ -114,20 +119,26 @@ export class LensModel {
     return n;
   }
 
-  /** One ONNX session per distinct lens head / intervention set, built on first use and kept. */
-  private session(lens: LensOptions): Promise<GraphSession> {
+  /**
+   * The ONNX session for a lens head / intervention set, built on first use. Only the latest is
+   * kept: each session holds the model's weights, so switching configurations releases the old one.
+   */
+  private async session(lens: LensOptions): Promise<GraphSession> {
     const key = createHash('sha256').update(JSON.stringify(lens)).digest('hex').slice(0, 16);
-    let s = this.sessions.get(key);
-    if (!s) {
-      const file = path.join(this.cache.dir, `graph-${key}.onnx`);
-      const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, file);
-      s = GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device });
-      this.sessions.set(key, s);
+    if (this.current?.key === key) return this.current.session;
+    if (this.current) {
+      const old = this.current.session;
+      this.current = undefined;
+      await (await old).release();
     }
-    return s;
+    const file = path.join(this.cache.dir, `graph-${key}.onnx`);
+    const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, file);
+    const session = GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device });
+    this.current = { key, session };
+    return session;
   }
 
   /** Token ids of a prompt: text is tokenized and gets BOS when the tokenizer has one; ids are verbatim. */
@@ -262,7 +273,7 @@ export class LensModel {
     let total = maxLen;
     for (let step = 0; step < o.maxNew; step++) {
       const out: RunOutputs = await session.run({
-        input_ids: { type: 'int64', data: feedIds, dims: [B, seq] },
+        inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(feedIds, Number)), dims: [B, seq, this.embeddings.dim] },
         attention_mask: { type: 'int64', data: mask, dims: [B, total] },
         position_ids: { type: 'int64', data: feedPos, dims: [B, seq] },
         ...past,
@@ -330,8 +341,9 @@ export class LensModel {
   }
 
   async close(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s).release();
-    this.sessions.clear();
+    if (this.current) await (await this.current.session).release();
+    this.current = undefined;
+    this.embeddings.close();
   }
 }
 
