@@ -17,62 +17,11 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { LensModel } from '../src/lens/model.js';
-import { writeSafetensors, type TensorToWrite } from '../src/models/safetensors-write.js';
+import { randomTensor, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
 
-const D = 768;
-const LAYERS = 12;
-const VOCAB = 50257;
 const PROMPTS = 24;
 const NEW_TOKENS = 8;
 const ALL_METRICS = ['shannon', 'renyi:0', 'renyi:0.5', 'renyi:2', 'renyi:inf', 'moment:2', 'moment:3', 'thresholded:shannon', 'thresholded:moment:2', 'kl:final', 'kl:next', 'anchored:shannon', 'anchored:renyi:2'];
-
-/** Deterministic pseudo-random normal-ish values (sum of uniforms), scaled like GPT-2's init. */
-function randomTensor(n: number, seed: number, scale: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const a = s / 4294967296;
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (a + s / 4294967296 - 1) * scale * 2.45;
-  }
-  return out;
-}
-
-function writeModel(dir: string): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const tensors: Record<string, TensorToWrite> = {};
-  let seed = 1;
-  const add = (name: string, shape: number[], scale: number, fill?: number): void => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    tensors[name] = { dtype: 'F32', shape, data: fill !== undefined ? new Float32Array(n).fill(fill) : randomTensor(n, seed++, scale) };
-  };
-  add('transformer.wte.weight', [VOCAB, D], 0.02);
-  add('transformer.wpe.weight', [1024, D], 0.01);
-  for (let i = 0; i < LAYERS; i++) {
-    const p = `transformer.h.${i}.`;
-    add(p + 'ln_1.weight', [D], 0, 1);
-    add(p + 'ln_1.bias', [D], 0, 0);
-    add(p + 'attn.c_attn.weight', [D, 3 * D], 0.02);
-    add(p + 'attn.c_attn.bias', [3 * D], 0, 0);
-    add(p + 'attn.c_proj.weight', [D, D], 0.02 / Math.sqrt(2 * LAYERS));
-    add(p + 'attn.c_proj.bias', [D], 0, 0);
-    add(p + 'ln_2.weight', [D], 0, 1);
-    add(p + 'ln_2.bias', [D], 0, 0);
-    add(p + 'mlp.c_fc.weight', [D, 4 * D], 0.02);
-    add(p + 'mlp.c_fc.bias', [4 * D], 0, 0);
-    add(p + 'mlp.c_proj.weight', [4 * D, D], 0.02 / Math.sqrt(2 * LAYERS));
-    add(p + 'mlp.c_proj.bias', [D], 0, 0);
-  }
-  add('transformer.ln_f.weight', [D], 0, 1);
-  add('transformer.ln_f.bias', [D], 0, 0);
-  writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  const config = {
-    model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_embd: D, n_head: 12, n_layer: LAYERS, n_positions: 1024,
-    vocab_size: VOCAB, layer_norm_epsilon: 1e-5, activation_function: 'gelu_new', bos_token_id: 50256, eos_token_id: 50256,
-  };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
-}
 
 /** 24 prompts of 120–140 token ids, fixed. */
 function prompts(): { ids: number[] }[] {
