@@ -296,6 +296,10 @@ async function finishEvaluation(o: CommonRunOptions, experiment: string, label: 
   const X = rows.map((r) => Array.from(rowFeatures(r, 1)));
   const y = rows.map((r) => labelOf(r, label));
   let evaluation: EvaluationResult | undefined;
+  if (label === 'correct') {
+    const right = y.filter((v) => v === true).length;
+    o.log(`correct answers: ${right} of ${y.length} (${((100 * right) / Math.max(1, y.length)).toFixed(1)}%)`);
+  }
   const counts = new Map<string, number>();
   for (const v of y) counts.set(String(v), (counts.get(String(v)) ?? 0) + 1);
   if (counts.size < 2) {

@@ -80,6 +80,8 @@ describe('entropylens run', () => {
       assert.ok(x.prompt.startsWith('The following is a multiple choice question about '));
       assert.equal(x.labels.correct, x.labels.extracted === x.labels.answer);
     }
+    const right = data.rows.filter((x) => x.labels.correct === true).length;
+    assert.match(r.stdout, new RegExp(`correct answers: ${right} of 40 `));
     const classes = new Set(data.rows.map((x) => x.labels.correct));
     if (classes.size === 2) assert.match(r.stdout, /ROC-AUC/);
     else assert.match(r.stdout, /only one value of 'correct'/);
