@@ -109,11 +109,11 @@ function toPrompt(s: ExperimentSample): { text: string; stream: number } | { ids
 
 async function generate(model: LensModel, chunk: ExperimentSample[], o: RunLoopOptions): Promise<SampleOutput[]> {
   const out: SampleOutput[] = new Array(chunk.length);
-  for await (const r of model.profile(chunk.map(toPrompt), o.profile)) out[r.index] = fromResult(model, r);
+  for await (const r of model.profile(chunk.map(toPrompt), o.profile)) out[r.index] = fromResult(r);
   return out;
 }
 
-function fromResult(model: LensModel, r: ProfileResult): SampleOutput {
+function fromResult(r: ProfileResult): SampleOutput {
   return { completion: r.completion ?? r.generatedIds.join(' '), generatedIds: r.generatedIds, metrics: r.metrics };
 }
 

@@ -3,7 +3,7 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, blocksOf, int, num, rowBlocksTransposed, tokenIds, uniformWindows, bool, known, type Config } from './common.js';
+import { WeightList, blocksOf, int, num, rowBlocksTransposed,  uniformWindows, bool, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -70,8 +70,7 @@ export const bloom: Architecture = {
       residual: 'sequential',
       embedNorm: true,
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     return spec;
   },
@@ -79,15 +78,12 @@ export const bloom: Architecture = {
     const w = new WeightList(r, ckpt);
     const { dModel: d, nHeads: H, headDim: hd } = spec;
     w.embeddings(spec, ['word_embeddings.weight'], ['lm_head.weight']);
-    w.plain('embed_norm.weight', 'word_embeddings_layernorm.weight', [d]);
-    w.plain('embed_norm.bias', 'word_embeddings_layernorm.bias', [d]);
+    w.normPair('embed_norm', 'word_embeddings_layernorm', [d]);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `h.${i}`;
       const c = `layers.${i}`;
-      w.plain(`${c}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
-      w.plain(`${c}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
-      w.plain(`${c}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
-      w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
+      w.normPair(`${c}.attn_norm`, `${p}.input_layernorm`, [d]);
+      w.normPair(`${c}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
       const qkv = `${p}.self_attention.query_key_value`;
       w.expect(`${qkv}.weight`, [3 * d, d]);
       w.expect(`${qkv}.bias`, [3 * d]);
@@ -103,8 +99,7 @@ export const bloom: Architecture = {
       w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, 4 * d);
       w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
     }
-    w.plain('final_norm.weight', 'ln_f.weight', [d]);
-    w.plain('final_norm.bias', 'ln_f.bias', [d]);
+    w.normPair('final_norm', 'ln_f', [d]);
     return w.items;
   },
 };

@@ -10,6 +10,11 @@ export type Config = Record<string, unknown>;
 
 export { cfgNumber as num, cfgInt as int, cfgBool as bool, cfgString as str } from './config.js';
 
+/** The BOS / EOS ids of config.json, as DecoderSpec wants them. */
+export function specialTokens(cfg: Config): { bosTokenId: number | undefined; eosTokenIds: number[] } {
+  return { bosTokenId: tokenIds(cfg, 'bos_token_id')[0], eosTokenIds: tokenIds(cfg, 'eos_token_id') };
+}
+
 /** bos/eos ids: a number, a list, or absent. */
 export function tokenIds(cfg: Config, key: string): number[] {
   return cfgOptionalNumberList(cfg, key) ?? [];
@@ -114,6 +119,12 @@ export class WeightList {
   /** Check a tensor's shape without exporting it (fused tensors that are split on load). */
   expect(hf: string, expected: number[]): void {
     expectShape(hf, shapeOf(this.r, this.ckpt, hf), expected, this.ckpt.dir);
+  }
+
+  /** A norm's weight and bias, both of `shape` (LayerNorm checkpoints keep them in pairs). */
+  normPair(canon: string, hf: string, shape: number[]): void {
+    this.plain(`${canon}.weight`, `${hf}.weight`, shape);
+    this.plain(`${canon}.bias`, `${hf}.bias`, shape);
   }
 
   /** A tensor as stored ([rows, …] kept), e.g. norms, embeddings, lm_head. */

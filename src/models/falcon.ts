@@ -12,7 +12,7 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, blocksOf, bool, int, num, ropeFromConfig, rowBlocksTransposed, str, tokenIds, uniformWindows, known, type Config } from './common.js';
+import { WeightList, activation, blocksOf, bool, int, num, ropeFromConfig, rowBlocksTransposed, str,  uniformWindows, known, type Config, specialTokens } from './common.js';
 import { alibiSlopes, perHeadInterleaved } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture, DecoderSpec } from './types.js';
@@ -94,8 +94,7 @@ export const falcon: Architecture = {
       residual: lo.parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: lo.parallel && !lo.twoNorms ? true : undefined,
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     if (nHeads % nKvHeads !== 0) throw new UserError(`config.json: num_attention_heads (${nHeads}) must be a multiple of num_kv_heads (${nKvHeads})`);
     return spec;
@@ -109,8 +108,7 @@ export const falcon: Architecture = {
     const bias = bool(cfg, 'bias', false);
     w.embeddings(spec, ['word_embeddings.weight'], ['lm_head.weight']);
     const layerNorm = (canon: string, hf: string): void => {
-      w.plain(`${canon}.weight`, `${hf}.weight`, [d]);
-      w.plain(`${canon}.bias`, `${hf}.bias`, [d]);
+      w.normPair(`${canon}`, `${hf}`, [d]);
     };
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `h.${i}`;

@@ -3,7 +3,7 @@
  * multiply by (1 + w), a GeGLU MLP and an explicit head_dim. Also the helpers Gemma-2/3 share.
  */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, known, type Config } from './common.js';
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig,  uniformWindows, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 /** Gemma's activation key: hidden_activation, and gelu_pytorch_tanh when absent (HF ignores hidden_act). */
@@ -42,8 +42,7 @@ export function gemmaBaseSpec(cfg: Config, modelType: string): DecoderSpec {
     residual: 'sequential',
     embedScale: gemmaEmbedScale(dModel),
     tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-    bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-    eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    ...specialTokens(cfg),
   };
   checkHeads(spec);
   return spec;

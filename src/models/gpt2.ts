@@ -1,5 +1,5 @@
 /** GPT-2: learned positions, LayerNorm, fused Conv1D c_attn ([in, out] layout), tied wte. */
-import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows, known } from './common.js';
+import { WeightList, activation, bool, int, num, str,  uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt2: Architecture = {
@@ -36,8 +36,7 @@ export const gpt2: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
       residual: 'sequential',
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     return spec;
   },
@@ -50,10 +49,8 @@ export const gpt2: Architecture = {
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `h.${i}`;
       const c = `layers.${i}`;
-      w.plain(`${c}.attn_norm.weight`, `${p}.ln_1.weight`, [d]);
-      w.plain(`${c}.attn_norm.bias`, `${p}.ln_1.bias`, [d]);
-      w.plain(`${c}.mlp_norm.weight`, `${p}.ln_2.weight`, [d]);
-      w.plain(`${c}.mlp_norm.bias`, `${p}.ln_2.bias`, [d]);
+      w.normPair(`${c}.attn_norm`, `${p}.ln_1`, [d]);
+      w.normPair(`${c}.mlp_norm`, `${p}.ln_2`, [d]);
       // c_attn is [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v
       w.expect(`${p}.attn.c_attn.weight`, [d, 3 * d]);
       w.expect(`${p}.attn.c_attn.bias`, [3 * d]);
@@ -73,8 +70,7 @@ export const gpt2: Architecture = {
       w.conv1d(`${c}.mlp.down.weight`, `${p}.mlp.c_proj.weight`, inner, d);
       w.plain(`${c}.mlp.down.bias`, `${p}.mlp.c_proj.bias`, [d]);
     }
-    w.plain('final_norm.weight', 'ln_f.weight', [d]);
-    w.plain('final_norm.bias', 'ln_f.bias', [d]);
+    w.normPair('final_norm', 'ln_f', [d]);
     return w.items;
   },
 };

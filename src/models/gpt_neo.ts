@@ -3,7 +3,7 @@
  * alternate global and local (window_size, as `attention_types` says), and no 1/√d scaling of
  * the scores; q, k, v without bias, out_proj with one.
  */
-import { WeightList, activation, bool, int, num, str, tokenIds, known, type Config } from './common.js';
+import { WeightList, activation, bool, int, num, str,  known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -57,8 +57,7 @@ export const gpt_neo: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
       residual: 'sequential',
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     return spec;
   },
@@ -71,10 +70,8 @@ export const gpt_neo: Architecture = {
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `h.${i}`;
       const c = `layers.${i}`;
-      w.plain(`${c}.attn_norm.weight`, `${p}.ln_1.weight`, [d]);
-      w.plain(`${c}.attn_norm.bias`, `${p}.ln_1.bias`, [d]);
-      w.plain(`${c}.mlp_norm.weight`, `${p}.ln_2.weight`, [d]);
-      w.plain(`${c}.mlp_norm.bias`, `${p}.ln_2.bias`, [d]);
+      w.normPair(`${c}.attn_norm`, `${p}.ln_1`, [d]);
+      w.normPair(`${c}.mlp_norm`, `${p}.ln_2`, [d]);
       for (const n of ['q', 'k', 'v']) w.linear(`${c}.attn.${n}.weight`, `${p}.attn.attention.${n}_proj.weight`, d, d);
       w.linear(`${c}.attn.o.weight`, `${p}.attn.attention.out_proj.weight`, d, d);
       w.plain(`${c}.attn.o.bias`, `${p}.attn.attention.out_proj.bias`, [d]);
@@ -83,8 +80,7 @@ export const gpt_neo: Architecture = {
       w.linear(`${c}.mlp.down.weight`, `${p}.mlp.c_proj.weight`, d, inner);
       w.plain(`${c}.mlp.down.bias`, `${p}.mlp.c_proj.bias`, [d]);
     }
-    w.plain('final_norm.weight', 'ln_f.weight', [d]);
-    w.plain('final_norm.bias', 'ln_f.bias', [d]);
+    w.normPair('final_norm', 'ln_f', [d]);
     return w.items;
   },
 };

@@ -1,5 +1,5 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, bool, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
+import { WeightList, activation, bool, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt_neox: Architecture = {
@@ -40,8 +40,7 @@ export const gpt_neox: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu')) },
       residual: bool(cfg, 'use_parallel_residual', true) ? 'parallel' : 'sequential',
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     return spec;
   },
@@ -54,10 +53,8 @@ export const gpt_neox: Architecture = {
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
       const c = `layers.${i}`;
-      w.plain(`${c}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
-      w.plain(`${c}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
-      w.plain(`${c}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
-      w.plain(`${c}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
+      w.normPair(`${c}.attn_norm`, `${p}.input_layernorm`, [d]);
+      w.normPair(`${c}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
       // query_key_value rows are [head][q|k|v][hd]
       w.expect(`${p}.attention.query_key_value.weight`, [3 * d, d]);
       if (bias) w.expect(`${p}.attention.query_key_value.bias`, [3 * d]);
@@ -85,8 +82,7 @@ export const gpt_neox: Architecture = {
       w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, inter);
       w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
     }
-    w.plain('final_norm.weight', 'final_layer_norm.weight', [d]);
-    w.plain('final_norm.bias', 'final_layer_norm.bias', [d]);
+    w.normPair('final_norm', 'final_layer_norm', [d]);
     return w.items;
   },
 };

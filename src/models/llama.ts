@@ -1,6 +1,6 @@
 /** Llama (LlamaForCausalLM) and the shared shape of its descendants (Mistral, Qwen2, Qwen3). */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, bool, checkHeads, int, num, ropeFromConfig, tokenIds, uniformWindows, activation, str, known, type Config } from './common.js';
+import { WeightList, bool, checkHeads, int, num, ropeFromConfig,  uniformWindows, activation, str, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 export interface LlamaLikeOptions {
@@ -38,8 +38,7 @@ export function llamaLikeSpec(cfg: Config, opts: LlamaLikeOptions): DecoderSpec 
     mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
     residual: 'sequential',
     tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-    bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-    eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+    ...specialTokens(cfg),
   };
   checkHeads(spec);
   return spec;

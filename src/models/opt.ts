@@ -7,7 +7,7 @@
  * HF computes OPT's positions from the attention mask (cumsum(mask)·mask − 1); at real tokens that
  * is the token's index in its prompt, which is what the graph's position_ids carry under left padding.
  */
-import { WeightList, activation, bool, int, num, str, tokenIds, uniformWindows, known } from './common.js';
+import { WeightList, activation, bool, int, num, str,  uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 /** Offset of OPT's learned positions (OPTLearnedPositionalEmbedding). */
@@ -48,8 +48,7 @@ export const opt: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'relu'), 'activation_function') },
       residual: 'sequential',
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     if (!preNorm) spec.normPlacement = 'post';
     // HF builds the final LayerNorm only for pre-LN models that did not remove it
@@ -73,8 +72,7 @@ export const opt: Architecture = {
     w.plain('pos_embed.weight', 'embed_positions.weight', [spec.maxPositions + POSITION_OFFSET, d]);
     const layerNorm = (canon: string, hf: string): void => {
       if (affine) {
-        w.plain(`${canon}.weight`, `${hf}.weight`, [d]);
-        w.plain(`${canon}.bias`, `${hf}.bias`, [d]);
+        w.normPair(`${canon}`, `${hf}`, [d]);
       } else {
         w.derived(`${canon}.weight`, [d], () => new Float32Array(d).fill(1));
       }

@@ -3,7 +3,7 @@
  * partial rotary (partial_rotary_factor of each head), biases everywhere, attention output named
  * `dense`, `final_layernorm`, and an untied lm_head with a bias.
  */
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const phi: Architecture = {
@@ -41,8 +41,7 @@ export const phi: Architecture = {
       residual: 'parallel',
       sharedBlockNorm: true,
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     checkHeads(spec);
     return spec;
@@ -55,16 +54,14 @@ export const phi: Architecture = {
     w.plainIfPresent('lm_head.bias', 'lm_head.bias', [spec.vocabSize]);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
-      w.plain(`${p}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
-      w.plain(`${p}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
+      w.normPair(`${p}.attn_norm`, `${p}.input_layernorm`, [d]);
       for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) {
         w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
         w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
       }
       if (spec.qkNorm) {
         for (const n of ['q', 'k']) {
-          w.plain(`${p}.attn.${n}_norm.weight`, `${p}.self_attn.${n}_layernorm.weight`, [hd]);
-          w.plain(`${p}.attn.${n}_norm.bias`, `${p}.self_attn.${n}_layernorm.bias`, [hd]);
+          w.normPair(`${p}.attn.${n}_norm`, `${p}.self_attn.${n}_layernorm`, [hd]);
         }
       }
       w.linear(`${p}.attn.o.weight`, `${p}.self_attn.dense.weight`, d, H * hd);
@@ -74,8 +71,7 @@ export const phi: Architecture = {
       w.linear(`${p}.mlp.down.weight`, `${p}.mlp.fc2.weight`, d, inter);
       w.plain(`${p}.mlp.down.bias`, `${p}.mlp.fc2.bias`, [d]);
     }
-    w.plain('final_norm.weight', 'final_layernorm.weight', [d]);
-    w.plain('final_norm.bias', 'final_layernorm.bias', [d]);
+    w.normPair('final_norm', 'final_layernorm', [d]);
     return w.items;
   },
 };

@@ -9,7 +9,7 @@
  * of the reference would redo them with the long factors. Prompts that start beyond the original
  * context, or stay within it, are unaffected.
  */
-import { WeightList, activation, rowBlocksTransposed, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
+import { WeightList, activation, rowBlocksTransposed, bool, checkHeads, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const phi3: Architecture = {
@@ -45,8 +45,7 @@ export const phi3: Architecture = {
       mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
       residual: 'sequential',
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     checkHeads(spec);
     return spec;

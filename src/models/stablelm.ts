@@ -3,7 +3,7 @@
  * (partial_rotary_factor), optional q/k/v biases (use_qkv_bias), optional LayerNorm per head on q
  * and k with one weight per head (qk_layernorm, `norms.{h}`), SwiGLU, sequential or parallel residual.
  */
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str, tokenIds, uniformWindows, known } from './common.js';
+import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const stablelm: Architecture = {
@@ -43,8 +43,7 @@ export const stablelm: Architecture = {
       residual: parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: parallel || undefined,
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      bosTokenId: tokenIds(cfg, 'bos_token_id')[0],
-      eosTokenIds: tokenIds(cfg, 'eos_token_id'),
+      ...specialTokens(cfg),
     };
     checkHeads(spec);
     return spec;
@@ -58,11 +57,9 @@ export const stablelm: Architecture = {
     w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
-      w.plain(`${p}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
-      w.plain(`${p}.attn_norm.bias`, `${p}.input_layernorm.bias`, [d]);
+      w.normPair(`${p}.attn_norm`, `${p}.input_layernorm`, [d]);
       if (!spec.sharedBlockNorm) {
-        w.plain(`${p}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
-        w.plain(`${p}.mlp_norm.bias`, `${p}.post_attention_layernorm.bias`, [d]);
+        w.normPair(`${p}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
       }
       for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) {
         w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
@@ -85,8 +82,7 @@ export const stablelm: Architecture = {
       w.linear(`${p}.mlp.up.weight`, `${p}.mlp.up_proj.weight`, inter, d);
       w.linear(`${p}.mlp.down.weight`, `${p}.mlp.down_proj.weight`, d, inter);
     }
-    w.plain('final_norm.weight', 'norm.weight', [d]);
-    w.plain('final_norm.bias', 'norm.bias', [d]);
+    w.normPair('final_norm', 'norm', [d]);
     return w.items;
   },
 };

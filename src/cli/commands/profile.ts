@@ -144,7 +144,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     cacheDir: o.cacheDir,
     threads,
     device: o.device,
-    onExportProgress: (done, total) => {
+    onExportProgress: (_done, total) => {
       exportBar.setTotal(total);
       exportBar.tick();
     },
