@@ -86,7 +86,7 @@ async function openSink(out: string, model: string, experiment: string, options:
 
 async function loadModel(id: string, o: CommonRunOptions): Promise<{ model: LensModel; name: string }> {
   const dir = await resolveModelDir(id);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads });
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true });
   return { model, name: id };
 }
 

@@ -11,6 +11,7 @@ import { EmbeddingReader } from '../runtime/embeddings.js';
 import { GraphSession, type Device, type Feed, type RunOutputs } from '../runtime/session.js';
 import { TextTokenizer } from '../tokenizer/index.js';
 import { UserError } from '../util/errors.js';
+import { ProgressBar } from '../util/progress.js';
 import { Sampler } from './sampling.js';
 import { windowMeans } from './windows.js';
 
@@ -21,6 +22,8 @@ export interface LoadOptions {
   device?: Device;
   /** Called while the weight cache is being written (first load of a checkpoint). */
   onExportProgress?: (done: number, total: number) => void;
+  /** Draw a progress bar on stderr (a terminal) while the weight cache is written. */
+  progress?: boolean;
 }
 
 /**
@@ -99,7 +102,12 @@ export class LensModel {
     const unembed = sources.find((s) => s.name === 'lm_head.weight') ?? sources.find((s) => s.name === 'embed.weight');
     if (unembed) spec.vocabSize = unembed.dims[0];
     const t0 = performance.now();
-    const cache = exportWeights(spec, sources, ckpt.fingerprint, opts.cacheDir ?? defaultCacheDir(), opts.onExportProgress);
+    const bar = opts.progress ? new ProgressBar({ total: sources.length, label: 'caching weights', unit: 'tensors' }) : undefined;
+    const cache = exportWeights(spec, sources, ckpt.fingerprint, opts.cacheDir ?? defaultCacheDir(), (done, total) => {
+      bar?.tick();
+      opts.onExportProgress?.(done, total);
+    });
+    if (cache.built) bar?.finish();
     const exportSeconds = cache.built ? (performance.now() - t0) / 1000 : 0;
     const tokenizer = TextTokenizer.load(ckpt.dir);
     const model = new LensModel(ckpt.dir, ckpt.config, arch, spec, tokenizer, cache, opts, exportSeconds);

@@ -139,16 +139,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
 
   const t0 = performance.now();
   const dir = await resolveModel(modelArg);
-  const exportBar = new ProgressBar({ total: 1, label: 'exporting weights', unit: 'tensors' });
-  const model = await LensModel.load(dir, {
-    cacheDir: o.cacheDir,
-    threads,
-    device: o.device,
-    onExportProgress: (_done, total) => {
-      exportBar.setTotal(total);
-      exportBar.tick();
-    },
-  });
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true });
   const loadSeconds = (performance.now() - t0) / 1000;
 
   let anchorIds: number[] | undefined;
