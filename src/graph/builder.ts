@@ -178,7 +178,7 @@ export class GraphBuilder {
     return bias && this.hasWeight(bias) ? this.add(y, this.weight(bias), `${name}/Add`) : y;
   }
 
-  toModel(opset = 18): onnxProto.onnx.IModelProto {
+  toModel(opset = 20): onnxProto.onnx.IModelProto {
     return {
       irVersion: 8,
       producerName: 'entropylens',
@@ -193,7 +193,7 @@ export class GraphBuilder {
     };
   }
 
-  encode(opset = 18): Uint8Array {
+  encode(opset = 20): Uint8Array {
     return onnx.ModelProto.encode(onnx.ModelProto.create(this.toModel(opset))).finish();
   }
 }

@@ -356,16 +356,11 @@ class DecoderGraph {
         return g.mul(x, g.op1('Sigmoid', [x], `${name}/sigmoid`), `${name}/silu`);
       case 'relu':
         return g.op1('Relu', [x], `${name}/relu`);
-      case 'gelu': {
-        const e = g.op1('Erf', [g.mul(x, g.scalarF(Math.SQRT1_2), `${name}/div_sqrt2`)], `${name}/erf`);
-        return g.mul(g.mul(x, g.scalarF(0.5), `${name}/half`), g.add(e, g.scalarF(1), `${name}/erf_1`), `${name}/gelu`);
-      }
-      case 'gelu_tanh': {
-        const x3 = g.mul(g.mul(x, x, `${name}/x2`), x, `${name}/x3`);
-        const inner = g.mul(g.add(x, g.mul(x3, g.scalarF(0.044715), `${name}/c`), `${name}/sum`), g.scalarF(Math.sqrt(2 / Math.PI)), `${name}/k`);
-        const t = g.op1('Tanh', [inner], `${name}/tanh`);
-        return g.mul(g.mul(x, g.scalarF(0.5), `${name}/half`), g.add(t, g.scalarF(1), `${name}/tanh_1`), `${name}/gelu`);
-      }
+      // ONNX Gelu (opset 20): one fused kernel instead of a chain of element-wise ops
+      case 'gelu':
+        return g.op1('Gelu', [x], `${name}/gelu`);
+      case 'gelu_tanh':
+        return g.op1('Gelu', [x], `${name}/gelu`, { approximate: 'tanh' });
       case 'gelu_fast': {
         // 0.5·x·(1 + tanh(x·0.7978845608·(1 + 0.044715·x²)))
         const x2 = g.mul(x, x, `${name}/x2`);

@@ -50,6 +50,11 @@ export interface ProfileOptions {
   bos?: boolean;
   anchorIds?: number[];
   interventions?: Intervention[];
+  /**
+   * Batch prompts of similar length together (default true); results are yielded in input order
+   * either way, as soon as all earlier prompts are done.
+   */
+  sortByLength?: boolean;
   /** Called after each batch with the number of prompts finished so far. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -171,7 +176,7 @@ export class LensModel {
     return { ids, text };
   }
 
-  /** Profile prompts, yielding each prompt's result as soon as its batch finishes (in input order). */
+  /** Profile prompts, yielding each prompt's result in input order as soon as it and all before it are done. */
   async *profile(prompts: PromptInput[], opts: ProfileOptions = {}): AsyncGenerator<ProfileResult> {
     const maxNew = opts.maxNewTokens ?? 8;
     if (!Number.isInteger(maxNew) || maxNew < 1) throw new UserError(`--max-new-tokens must be a positive integer, got ${maxNew}`);
@@ -218,17 +223,25 @@ export class LensModel {
     }
     const lens: LensOptions = { metrics, topK, anchorIds, interventions: opts.interventions?.length ? opts.interventions : undefined };
     const session = await this.session(lens);
-    for (let start = 0; start < items.length; start += batchSize) {
-      const batch = items.slice(start, start + batchSize);
+    // Batches of similar lengths waste less on padding; results still come out in input order.
+    const order = opts.sortByLength === false ? items : [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
+    const ready = new Map<number, ProfileResult>();
+    let next = 0;
+    for (let start = 0; start < order.length; start += batchSize) {
+      const batch = order.slice(start, start + batchSize);
       const results = await this.generateBatch(session, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false });
       for (const r of results) {
         if (windows !== undefined) {
           r.windows = {};
           for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, windows);
         }
-        yield r;
+        ready.set(r.index, r);
       }
-      opts.onProgress?.(Math.min(items.length, start + batchSize), items.length);
+      opts.onProgress?.(Math.min(order.length, start + batchSize), order.length);
+      while (ready.has(next)) {
+        yield ready.get(next)!;
+        ready.delete(next++);
+      }
     }
   }
 
