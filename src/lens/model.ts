@@ -55,6 +55,11 @@ export interface ProfileOptions {
    * either way, as soon as all earlier prompts are done.
    */
   sortByLength?: boolean;
+  /**
+   * Prompt tokens per prefill run (default 512): a batch's prefill runs in chunks of rows so its
+   * activation memory stays bounded; decode steps always run the whole batch.
+   */
+  prefillTokens?: number;
   /** Called after each batch with the number of prompts finished so far. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -229,7 +234,7 @@ export class LensModel {
     let next = 0;
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = order.slice(start, start + batchSize);
-      const results = await this.generateBatch(session, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false });
+      const results = await this.generateBatch(session, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens: opts.prefillTokens ?? 512 });
       for (const r of results) {
         if (windows !== undefined) {
           r.windows = {};
@@ -248,7 +253,7 @@ export class LensModel {
   private async generateBatch(
     session: GraphSession,
     batch: { index: number; stream: number; ids: number[]; text: string | null }[],
-    o: { maxNew: number; temperature: number; seed: number; metrics: Metric[]; topK: number; stopAtEos: boolean },
+    o: { maxNew: number; temperature: number; seed: number; metrics: Metric[]; topK: number; stopAtEos: boolean; prefillTokens: number },
   ): Promise<ProfileResult[]> {
     const B = batch.length;
     const L = this.spec.nLayers;
@@ -293,12 +298,23 @@ export class LensModel {
     let seq = maxLen;
     let total = maxLen;
     for (let step = 0; step < o.maxNew; step++) {
-      const out: RunOutputs = await session.run({
-        inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(feedIds, Number)), dims: [B, seq, this.embeddings.dim] },
-        attention_mask: { type: 'int64', data: mask, dims: [B, total] },
-        position_ids: { type: 'int64', data: feedPos, dims: [B, seq] },
-        ...past,
-      });
+      // The prefill runs in chunks of rows (its activations scale with rows × prompt length);
+      // decode steps, one token per row, run the whole batch at once.
+      const rowsPerRun = step === 0 ? Math.max(1, Math.floor(o.prefillTokens / seq)) : B;
+      const parts: RunOutputs[] = [];
+      for (let r0 = 0; r0 < B; r0 += rowsPerRun) {
+        const r1 = Math.min(B, r0 + rowsPerRun);
+        const feeds: Record<string, Feed> = {
+          inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(feedIds.subarray(r0 * seq, r1 * seq), Number)), dims: [r1 - r0, seq, this.embeddings.dim] },
+          attention_mask: { type: 'int64', data: mask.subarray(r0 * total, r1 * total), dims: [r1 - r0, total] },
+          position_ids: { type: 'int64', data: feedPos.subarray(r0 * seq, r1 * seq), dims: [r1 - r0, seq] },
+        };
+        for (const [name, f] of Object.entries(past)) {
+          feeds[name] = step === 0 ? { type: 'float32', data: new Float32Array(0), dims: [r1 - r0, ...f.dims.slice(1)] } : f;
+        }
+        parts.push(await session.run(feeds));
+      }
+      const out: RunOutputs = parts.length === 1 ? parts[0] : concatRows(parts);
       const logits = out.logits.data as Float32Array; // [B, V]
       const V = out.logits.dims[1];
       const argmax = out['lens.argmax'].data as BigInt64Array; // [B, L]
@@ -366,6 +382,24 @@ export class LensModel {
     this.current = undefined;
     this.embeddings.close();
   }
+}
+
+/** Outputs of runs over consecutive row ranges, joined along the batch (outermost) axis. */
+function concatRows(parts: RunOutputs[]): RunOutputs {
+  const out: RunOutputs = {};
+  for (const name of Object.keys(parts[0])) {
+    const pieces = parts.map((p) => p[name]);
+    const length = pieces.reduce((n, p) => n + p.data.length, 0);
+    const data = pieces[0].data instanceof BigInt64Array ? new BigInt64Array(length) : new Float32Array(length);
+    let off = 0;
+    for (const p of pieces) {
+      if (data instanceof BigInt64Array) data.set(p.data as BigInt64Array, off);
+      else data.set(p.data as Float32Array, off);
+      off += p.data.length;
+    }
+    out[name] = { data, dims: [pieces.reduce((n, p) => n + p.dims[0], 0), ...pieces[0].dims.slice(1)] };
+  }
+  return out;
 }
 
 /** Index of the largest value; the first one on ties, as torch.argmax. */

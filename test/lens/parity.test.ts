@@ -56,10 +56,14 @@ for (const c of cases) {
     });
     after(async () => model.close());
 
-    for (const batchSize of [1, g.prompts.length]) {
-      const mode = batchSize === 1 ? 'single' : `batch of ${batchSize}, left-padded`;
+    const modes = [
+      { batchSize: 1, prefillTokens: 512, mode: 'single' },
+      { batchSize: g.prompts.length, prefillTokens: 512, mode: `batch of ${g.prompts.length}, left-padded` },
+      { batchSize: g.prompts.length, prefillTokens: 1, mode: `batch of ${g.prompts.length}, prefill one row at a time` },
+    ];
+    for (const { batchSize, prefillTokens, mode } of modes) {
       it(`golden and extras metrics (${mode})`, async () => {
-        const rs = await collect(model.profile(prompts, { maxNewTokens: NEW, metrics, topK: 5, anchorIds: x.anchor_ids, batchSize }));
+        const rs = await collect(model.profile(prompts, { maxNewTokens: NEW, metrics, topK: 5, anchorIds: x.anchor_ids, batchSize, prefillTokens }));
         for (const r of rs) {
           const gp = g.prompts[r.index];
           const xp = x.prompts[r.index];
