@@ -203,6 +203,8 @@ export interface FamiliesRunOptions extends CommonRunOptions {
   depthGrid?: number;
   perplexity: number;
   tsneIter: number;
+  /** Barnes-Hut (scikit-learn's default, the reference) or exact. */
+  tsneMethod?: 'barnes_hut' | 'exact';
 }
 
 export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
@@ -229,19 +231,23 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
   let embedding: number[][] = [];
   if (rows.length > 3) {
     const perplexity = Math.min(o.perplexity, Math.max(1, (rows.length - 1) / 3));
-    const tsne = new TSNE({ nComponents: 2, perplexity, maxIter: o.tsneIter, init: 'pca', learningRate: 'auto', randomState: 42 });
+    const tsne = new TSNE({ nComponents: 2, perplexity, maxIter: o.tsneIter, init: 'pca', learningRate: 'auto', randomState: 42, method: o.tsneMethod ?? 'barnes_hut' });
     embedding = tsne.fitTransform(X);
     const file = path.join(o.out, 'tsne.json');
     const doc = {
       method: o.depthGrid ? `interpolated onto ${o.depthGrid} points of normalised depth` : 'zero-padded to the deepest model (the reference)',
       perplexity,
       maxIter: o.tsneIter,
+      tsneMethod: o.tsneMethod ?? 'barnes_hut',
       klDivergence: tsne.klDivergence,
       points: rows.map((r, i) => ({ sample_id: r.sample_id, model: r.model, family: r.labels.family, n_params: r.labels.n_params, x: embedding[i][0], y: embedding[i][1] })),
     };
     fs.writeFileSync(file + '.tmp', JSON.stringify(doc, null, 1));
     fs.renameSync(file + '.tmp', file);
     o.log(`t-SNE of ${rows.length} profiles (${doc.method}), perplexity ${perplexity}, KL ${tsne.klDivergence.toFixed(3)} → ${file}`);
+    if (tsne.klDivergence < 0) {
+      o.log('note: a negative KL is an artifact of the Barnes-Hut approximation when profiles coincide (identical samples); --tsne-method exact computes it exactly');
+    }
   } else {
     o.log('fewer than 4 profiles: no t-SNE');
   }

@@ -128,9 +128,11 @@ export function register(program: Command): void {
       .option('--temperature <t>', 'sampling temperature', '0.7')
       .option('--depth-grid <n>', 'interpolate profiles onto N points of normalised depth (default: zero-pad to the deepest model, as the reference)')
       .option('--perplexity <p>', 't-SNE perplexity', '20')
-      .option('--tsne-iter <n>', 't-SNE iterations', '300'),
+      .option('--tsne-iter <n>', 't-SNE iterations', '300')
+      .option('--tsne-method <m>', 'barnes_hut (scikit-learn\'s default, as the reference) or exact', 'barnes_hut'),
     'results/families',
-  ).action(async (o: Common & { models: string[]; samples: string; maxNewTokens: string; temperature: string; depthGrid?: string; perplexity: string; tsneIter: string }) => {
+  ).action(async (o: Common & { models: string[]; samples: string; maxNewTokens: string; temperature: string; depthGrid?: string; perplexity: string; tsneIter: string; tsneMethod: string }) => {
+    if (o.tsneMethod !== 'barnes_hut' && o.tsneMethod !== 'exact') throw new UserError(`--tsne-method '${o.tsneMethod}': expected barnes_hut or exact`);
     summary(
       await runFamilies({
         ...common(o),
@@ -141,6 +143,7 @@ export function register(program: Command): void {
         depthGrid: o.depthGrid !== undefined ? intArg(o.depthGrid, '--depth-grid', 2) : undefined,
         perplexity: numberArg(o.perplexity, '--perplexity', 1),
         tsneIter: intArg(o.tsneIter, '--tsne-iter', 250),
+        tsneMethod: o.tsneMethod,
       }),
     );
   });
