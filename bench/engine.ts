@@ -74,7 +74,12 @@ async function child(mode: string, dir: string, cacheDir: string): Promise<void>
   const t0 = performance.now();
   const model = await LensModel.load(dir, { cacheDir });
   const loadSeconds = (performance.now() - t0) / 1000;
-  const result: Record<string, unknown> = { loadSeconds, exportSeconds: model.exportSeconds };
+  const result: Record<string, unknown> = {
+    loadSeconds,
+    exportSeconds: model.exportSeconds,
+    rssAfterLoadMB: process.memoryUsage().rss / 2 ** 20,
+    peakRssLoadMB: process.resourceUsage().maxRSS / 1024,
+  };
   if (mode === 'run') {
     const ps = prompts();
     for (const bs of [1, 8]) {
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
       console.log(`profile batch ${bs}: ${f(b.seconds)} s, ${f(b.tokensPerSecond)} generated tokens/s`);
     }
     console.log(`all ${ALL_METRICS.length} metrics at once, batch 8: ${f(run.allMetricsBatch8)} s = ${(run.allMetricsBatch8 / run.batch8.seconds).toFixed(2)}× Shannon alone`);
-    console.log(`peak RSS: ${run.peakRssMB.toFixed(0)} MB (fp32 weights ${weightMB.toFixed(0)} MB → ${(run.peakRssMB / weightMB).toFixed(2)}×)`);
+    console.log(`peak RSS: ${run.peakRssMB.toFixed(0)} MB (fp32 weights ${weightMB.toFixed(0)} MB → ${(run.peakRssMB / weightMB).toFixed(2)}×); after load ${run.rssAfterLoadMB.toFixed(0)} MB (peak while loading ${run.peakRssLoadMB.toFixed(0)} MB)`);
     console.log(`bare onnxruntime MatMul 12×768 · 768×50257: ${run.matmul.ms.toFixed(2)} ms, ${run.matmul.gflops.toFixed(1)} GFLOP/s`);
   } finally {
     if (!process.argv.includes('--keep')) fs.rmSync(tmp, { recursive: true, force: true });
