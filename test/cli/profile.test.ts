@@ -149,3 +149,29 @@ describe('entropylens profile errors', () => {
     assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--metrics', 'renyi:abc', '--cache-dir', cache]), 'renyi:abc');
   });
 });
+
+describe('entropylens profile --stop-at-eos', () => {
+  it('stops a prompt at its end-of-sequence token (the step that produced it included), others go on', () => {
+    const g = golden('gpt2');
+    // EOS := a greedy token of prompt 0 (not its first) that prompt 1 never generates
+    const g0 = g.prompts[0].generated_ids;
+    const k = g0.findIndex((id, i) => i >= 1 && !g0.slice(0, i).includes(id) && !g.prompts[1].generated_ids.includes(id));
+    assert.ok(k >= 1 && k < 5, 'the fixture has a usable token');
+    const eos = g0[k];
+    const dir = brokenModel((f) => fs.copyFileSync(path.join(GPT2, 'model.safetensors'), f), { eos_token_id: eos });
+    const args = ['profile', dir, '--cache-dir', cache, '--max-new-tokens', '6', '--stop-at-eos', '--json'];
+    for (const p of g.prompts) args.push('--input-ids', p.input_ids.join(','));
+    const r = runCli(args);
+    assert.equal(r.code, 0, r.stderr);
+    const [a, b] = JSON.parse(r.stdout).results;
+    assert.deepEqual(a.generated_ids, g0.slice(0, k + 1));
+    assert.equal(a.metrics.shannon.length, k + 1);
+    for (let t = 0; t <= k; t++) for (let l = 0; l < 3; l++) assert.ok(Math.abs(a.metrics.shannon[t][l] - g.prompts[0].entropy[t][l]) < 1e-4);
+    assert.deepEqual(b.generated_ids, g.prompts[1].generated_ids);
+    assert.equal(b.metrics.shannon.length, 6);
+  });
+
+  it('--stop-at-eos with --windows > 1 is refused', () => {
+    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--max-new-tokens', '4', '--windows', '2', '--stop-at-eos', '--cache-dir', cache]), '--stop-at-eos');
+  });
+});
