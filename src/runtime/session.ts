@@ -1,6 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.js';
 
+const DEBUG = process.argv.includes('--debug') || process.env.ENTROPYLENS_DEBUG === '1';
+// ONNX Runtime's own log lines (e.g. a missing CUDA library) only with --debug: errors reach the user as exceptions
+ort.env.logLevel = DEBUG ? 'warning' : 'fatal';
+
 export type Device = 'cpu' | 'cuda';
 
 export interface SessionOptions {
@@ -37,14 +41,14 @@ export class GraphSession {
         // GPT-2 small, only raised the peak (1107 → 932 MB at batch 8) at equal speed.
         enableCpuMemArena: true,
         enableMemPattern: false,
-        logSeverityLevel: 3,
+        logSeverityLevel: DEBUG ? 2 : 4,
       };
       if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
       session = await ort.InferenceSession.create(graphPath, options);
     } catch (err) {
       const msg = (err as Error).message;
       if (opts.device === 'cuda') {
-        throw new UserError(`could not start ONNX Runtime on CUDA: ${msg} (install the CUDA provider with: npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12, or use --device cpu)`);
+        throw new UserError(`could not start ONNX Runtime on CUDA: ${msg} (fetch the CUDA 12 provider once with: ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js; or use --device cpu)`);
       }
       throw err;
     }

@@ -175,3 +175,15 @@ describe('entropylens profile --stop-at-eos', () => {
     assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--max-new-tokens', '4', '--windows', '2', '--stop-at-eos', '--cache-dir', cache]), '--stop-at-eos');
   });
 });
+
+describe('entropylens profile --device', () => {
+  it('--device cuda without the CUDA provider is a one-line error that says what to do', () => {
+    const r = runCli(['profile', GPT2, '--input-ids', '1,2', '--device', 'cuda', '--cache-dir', cache]);
+    if (r.code === 0) return; // a machine with the CUDA provider installed: nothing to check
+    assertCleanError(r, 'CUDA', '--device cpu');
+  });
+
+  it('an unknown device names the option', () => {
+    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--device', 'tpu', '--cache-dir', cache]), '--device');
+  });
+});
