@@ -3,6 +3,7 @@
  * sample.
  */
 import { UserError } from '../util/errors.js';
+import { windowMeansFlat } from '../util/windows.js';
 import type { LabelValue, ResultRow } from './schema.js';
 
 export interface Profiles {
@@ -24,17 +25,7 @@ export function rowFeatures(r: ResultRow, windows?: number): Float32Array {
   if (!Number.isInteger(windows) || windows < 1 || r.n_steps % windows !== 0) {
     throw new UserError(`--windows ${windows} does not divide the ${r.n_steps} stored steps of sample ${r.sample_id}; choose a divisor of ${r.n_steps}`);
   }
-  const L = r.n_layers;
-  const size = r.n_steps / windows;
-  const out = new Float32Array(windows * L);
-  for (let w = 0; w < windows; w++) {
-    for (let l = 0; l < L; l++) {
-      let sum = 0;
-      for (let t = w * size; t < (w + 1) * size; t++) sum += r.values[t * L + l];
-      out[w * L + l] = sum / size;
-    }
-  }
-  return out;
+  return Float32Array.from(windowMeansFlat(r.values, r.n_steps, r.n_layers, windows));
 }
 
 /**
