@@ -119,7 +119,7 @@ export class LensModel {
     });
     if (cache.built) bar?.finish();
     const exportSeconds = cache.built ? (performance.now() - t0) / 1000 : 0;
-    const tokenizer = TextTokenizer.load(ckpt.dir);
+    const tokenizer = TextTokenizer.load(ckpt.dir, spec.bosTokenId);
     const model = new LensModel(ckpt.dir, ckpt.config, arch, spec, tokenizer, cache, opts, exportSeconds);
     // Build the default graph now so load time includes session creation.
     await model.session({ metrics: parseMetrics(DEFAULT_METRICS), topK: 0 });

@@ -12,7 +12,13 @@ export class TextTokenizer {
     readonly eosIds: number[],
   ) {}
 
-  static load(dir: string): TextTokenizer | undefined {
+  /**
+   * `fallbackBosId` (config.json's bos_token_id) is used when tokenizer_config.json does not say
+   * anything about a BOS token: slow-tokenizer classes such as GPT-2's carry their BOS as a class
+   * default, so their tokenizer_config.json often omits it. An explicit `"bos_token": null` means
+   * none (Qwen).
+   */
+  static load(dir: string, fallbackBosId?: number): TextTokenizer | undefined {
     const file = path.join(dir, 'tokenizer.json');
     if (!fs.existsSync(file)) return undefined;
     let json: Record<string, unknown>;
@@ -40,7 +46,8 @@ export class TextTokenizer {
       typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : undefined;
     const bosText = tokenText(cfg.bos_token);
     const eosText = tokenText(cfg.eos_token);
-    const bosId = bosText !== undefined ? tok.token_to_id(bosText) : undefined;
+    let bosId = bosText !== undefined ? tok.token_to_id(bosText) : undefined;
+    if (!('bos_token' in cfg) && fallbackBosId !== undefined && tok.id_to_token(fallbackBosId) !== undefined) bosId = fallbackBosId;
     const eosId = eosText !== undefined ? tok.token_to_id(eosText) : undefined;
     return new TextTokenizer(tok, bosId, eosId !== undefined ? [eosId] : []);
   }
