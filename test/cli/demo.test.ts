@@ -30,12 +30,19 @@ it('demo: decoded-layers view, task identification on fresh stories, dataset and
   assert.equal((await readResults(out)).rows.length, 4 * 24);
 });
 
-it('demo refuses to clear a folder that is not an entropylens results folder', () => {
+it('demo refuses to clear a folder it did not write (other files, or another run\'s results)', async () => {
   const out = path.join(root, 'precious');
   fs.mkdirSync(out);
   fs.writeFileSync(path.join(out, 'notes.txt'), 'keep me');
   const r = runCli(['demo', '--n-stories', '2', '--out', out]);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /not an entropylens results folder/);
+  assert.match(r.stderr, /does not hold an earlier demo's results/);
   assert.equal(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'keep me');
+  // results of another run are left alone too
+  const other = path.join(root, 'other-run');
+  fs.mkdirSync(other);
+  fs.writeFileSync(path.join(other, 'manifest.json'), JSON.stringify({ experiment: 'tinystories', options: { dataset: 'roneneldan/TinyStories' }, shards: [] }));
+  const again = runCli(['demo', '--n-stories', '2', '--out', other]);
+  assert.notEqual(again.code, 0);
+  assert.ok(fs.existsSync(path.join(other, 'manifest.json')));
 });

@@ -12,6 +12,8 @@ import { printHuman } from '../view.js';
 
 /** Seed of the demo's stories: not the training corpus' (seed 1) nor its held-out set (1000003). */
 const DEMO_SEED = 20261127;
+/** Recorded as the dataset of the demo's results, so a rerun knows the folder is its own. */
+const DEMO_DATASET = 'entropylens demo stories';
 
 interface DemoOptions {
   model?: string;
@@ -63,11 +65,17 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const out = path.resolve(o.out);
   const log = (line: string): void => void process.stdout.write(line + '\n');
 
-  // The demo's folder holds only the demo's own output: start it afresh each time.
-  if (fs.existsSync(out)) {
-    if (!fs.existsSync(path.join(out, MANIFEST_FILE)) && fs.readdirSync(out).length > 0) {
-      throw new UserError(`--out ${out} exists and is not an entropylens results folder; choose another --out`);
+  // The demo's folder holds only the demo's own output: start it afresh each time, but never
+  // touch anything else (another run's results included).
+  if (fs.existsSync(out) && fs.readdirSync(out).length > 0) {
+    const manifest = path.join(out, MANIFEST_FILE);
+    let ours = false;
+    try {
+      ours = (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { options?: { dataset?: unknown } }).options?.dataset === DEMO_DATASET;
+    } catch {
+      ours = false;
     }
+    if (!ours) throw new UserError(`--out ${out} exists and does not hold an earlier demo's results; choose another --out`);
     fs.rmSync(out, { recursive: true, force: true });
   }
 
@@ -90,7 +98,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
     out,
     model: modelDir,
     stories,
-    dataset: 'generated demo stories',
+    dataset: DEMO_DATASET,
     nStories,
     maxNewTokens,
     temperature,
