@@ -4,6 +4,7 @@
  * fixture. Vectors are number[]; a sequence is number[][] (positions × features). Slow and plain
  * on purpose: the models are tiny and the point is independence from the ONNX graph.
  */
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.js';
@@ -189,4 +190,24 @@ export function referenceProfile(
     seq.push(next);
   }
   return { generated, shannon, argmax };
+}
+
+/**
+ * A profile from the engine equals a `referenceProfile`: greedy ids and lens argmax exactly, Shannon
+ * within `tol` at every step and layer.
+ */
+export function assertMatchesReference(
+  got: { index: number; generatedIds: number[]; argmax: number[][]; metrics: Record<string, number[][]> },
+  want: { generated: number[]; shannon: number[][]; argmax: number[][] },
+  tol: number,
+): void {
+  assert.deepEqual(got.generatedIds, want.generated, `prompt ${got.index}: greedy ids`);
+  assert.deepEqual(got.argmax, want.argmax, `prompt ${got.index}: lens argmax`);
+  assert.equal(got.metrics.shannon.length, want.shannon.length, `prompt ${got.index}: steps`);
+  for (let t = 0; t < want.shannon.length; t++) {
+    for (let l = 0; l < want.shannon[t].length; l++) {
+      const drift = Math.abs(got.metrics.shannon[t][l] - want.shannon[t][l]);
+      assert.ok(drift <= tol, `prompt ${got.index} step ${t} layer ${l}: drift ${drift.toExponential(2)}`);
+    }
+  }
 }

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
-import { TinyCheckpoint, add, attention, heads, layerNorm, linear, referenceProfile, relu } from '../helpers/reference-ops.js';
+import { TinyCheckpoint, add, attention, heads, layerNorm, linear, referenceProfile, relu, assertMatchesReference } from '../helpers/reference-ops.js';
 
 const TOL = 1e-4;
 const CFG = {
@@ -121,14 +121,7 @@ describe('OPT post-LN with project_in/out against a float64 reference of HF sema
       for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
       for (const r of rs) {
         const want = referenceProfile(prompts[r.index], STEPS, optReference(ckpt), optLens(ckpt));
-        assert.deepEqual(r.generatedIds, want.generated, `prompt ${r.index}: greedy ids`);
-        assert.deepEqual(r.argmax, want.argmax, `prompt ${r.index}: lens argmax`);
-        for (let t = 0; t < STEPS; t++) {
-          for (let l = 0; l < CFG.num_hidden_layers; l++) {
-            const drift = Math.abs(r.metrics.shannon[t][l] - want.shannon[t][l]);
-            assert.ok(drift <= TOL, `prompt ${r.index} step ${t} layer ${l}: drift ${drift.toExponential(2)}`);
-          }
-        }
+        assertMatchesReference(r, want, TOL);
       }
     });
   }
