@@ -2,18 +2,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { depthCurves, heatmap, labelProfiles, renderSpec, scatter } from '../plot/index.js';
+import { rowFeatures } from '../store/features.js';
 import type { ResultRow } from '../store/schema.js';
 
-function matrixOf(r: ResultRow): number[][] {
+/** A stored row's values as a steps × layers matrix. */
+export function matrixOf(r: ResultRow): number[][] {
   const m: number[][] = [];
   for (let t = 0; t < r.n_steps; t++) m.push(Array.from(r.values.subarray(t * r.n_layers, (t + 1) * r.n_layers)));
   return m;
 }
 
+/** The mean over generated tokens (W = 1), one value per layer. */
 function meanOverSteps(r: ResultRow): number[] {
-  const out = new Array<number>(r.n_layers).fill(0);
-  for (let t = 0; t < r.n_steps; t++) for (let l = 0; l < r.n_layers; l++) out[l] += r.values[t * r.n_layers + l];
-  return out.map((v) => v / Math.max(1, r.n_steps));
+  return Array.from(rowFeatures(r, 1));
 }
 
 /** Element-wise mean of equally shaped steps × layers matrices. */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { meanMatrix, writeRunFigures } from '../../experiments/figures.js';
+import { matrixOf, writeRunFigures } from '../../experiments/figures.js';
 import { heatmap, renderSpec } from '../../plot/index.js';
 import { readResults } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
@@ -36,10 +36,8 @@ export function register(program: Command): void {
         const picked = data.rows.filter((r) => r.sample_id === o.sample);
         if (picked.length === 0) throw new UserError(`--sample '${o.sample}' is not in ${results}`);
         for (const r of picked) {
-          const m: number[][] = [];
-          for (let t = 0; t < r.n_steps; t++) m.push(Array.from(r.values.subarray(t * r.n_layers, (t + 1) * r.n_layers)));
           const base = path.join(results, dirName, `sample-${r.sample_id.replace(/[^A-Za-z0-9._-]+/g, '_')}-${r.metric.replace(/[^A-Za-z0-9._-]+/g, '_')}`);
-          const out = await renderSpec(heatmap(meanMatrix([m]), { metric: r.metric, title: `${r.sample_id}: ${JSON.stringify(r.completion).slice(0, 60)}`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }), base);
+          const out = await renderSpec(heatmap(matrixOf(r), { metric: r.metric, title: `${r.sample_id}: ${JSON.stringify(r.completion).slice(0, 60)}`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }), base);
           pngs.push(out.png);
         }
       }
