@@ -1,26 +1,22 @@
 /** Small helpers shared by the analysis commands (argument parsing, CSV, label filtering). */
-import { InvalidArgumentError } from 'commander';
+import { intArg, numberArg } from '../args.js';
 import type { Label } from '../../analysis/index.js';
 import type { LabelValue } from '../../store/index.js';
 
+/** commander parser for an integer option (errors as the other commands word them, see ../args.ts). */
 export function parseIntOption(flag: string): (v: string) => number {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} expects an integer, got '${v}'`);
-    return n;
-  };
+  return (v: string): number => intArg(v, flag);
 }
 
+/** commander parser for a repeatable, comma-separable list of numbers ('inf' allowed unless integers). */
 export function parseNumberList(flag: string, integer: boolean): (v: string, prev: number[] | undefined) => number[] {
-  return (v: string, prev: number[] | undefined): number[] => {
-    const out = [...(prev ?? [])];
-    for (const part of v.split(',').filter((s) => s !== '')) {
-      const n = part === 'inf' ? Infinity : Number(part);
-      if (Number.isNaN(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${flag} expects ${integer ? 'integers' : 'numbers'}, got '${part}'`);
-      out.push(n);
-    }
-    return out;
-  };
+  return (v: string, prev: number[] | undefined): number[] => [
+    ...(prev ?? []),
+    ...v
+      .split(',')
+      .filter((s) => s !== '')
+      .map((part) => (integer ? intArg(part, flag) : part === 'inf' ? Infinity : numberArg(part, flag))),
+  ];
 }
 
 /** Keeps the samples that have a label (and a group, when grouping). */
