@@ -24,12 +24,19 @@
  * call from attention_mask (key position = cumsum(mask) − 1, as Hugging Face does) and shared by
  * every layer; spec.alibi.order says whether it is added before or after the 1/√d scale.
  *
+ * The KV cache is static: the runtime keeps one buffer per layer of `slots` positions and passes it
+ * whole at every step (no copy), and the graph returns only this call's keys and values, which the
+ * runtime writes into the next free slot. Slot j holds cache index j (left padding included); slots
+ * not yet written are masked out by attention_mask. The prefill passes one masked dummy slot.
+ *
  * Inputs: inputs_embeds [batch, seq, e] float (rows of embed.weight, looked up by the runtime so the
- * graph does not hold a second copy of a tied embedding), attention_mask [batch, past + seq] int64,
- * position_ids [batch, seq] int64, past_key_values.{i}.key|value [batch, kv_heads, past, head_dim].
- * Outputs: present.{i}.key|value, logits [batch, vocab] (last position), lens.{metric} [batch, layers],
- * lens.argmax [batch, layers] int64, and with topK > 0 lens.topk_ids / lens.topk_logprobs
- * [batch, layers, k].
+ * graph does not hold a second copy of a tied embedding), attention_mask [batch, slots + seq] int64
+ * (which cache slots and new positions are real tokens), position_ids [batch, seq] int64,
+ * past_length int64 scalar (slots already written = cache index of the first new position),
+ * past_key_values.{i}.key|value [batch, kv_heads, slots, head_dim].
+ * Outputs: new_key_values.{i}.key|value [batch, kv_heads, seq, head_dim] (this call's entries),
+ * logits [batch, vocab] (last position), lens.{metric} [batch, layers], lens.argmax [batch, layers]
+ * int64, and with topK > 0 lens.topk_ids / lens.topk_logprobs [batch, layers, k].
  */
 import type { DecoderSpec, NormKind, RopeSpec } from '../models/types.js';
 import { DT, GraphBuilder, type ExternalWeight } from './builder.js';
@@ -69,11 +76,13 @@ class DecoderGraph {
   private readonly masks = new Map<string, string>();
   private ropeCache = new Map<RopeSpec, { cos: string; sin: string }>();
   private alibiCache: string | undefined;
+  private slotsCache: string | undefined;
   private inputsEmbeds!: string;
   private attentionMask!: string;
   private positionIds!: string;
   private seqLen!: string; // int64 scalar S
-  private totalLen!: string; // int64 scalar T = past + S
+  private totalLen!: string; // int64 scalar T = slots + S
+  private pastLength!: string; // int64 scalar P: cache index of the first new position
 
   constructor(
     private readonly spec: DecoderSpec,
@@ -87,6 +96,7 @@ class DecoderGraph {
     this.inputsEmbeds = g.input('inputs_embeds', DT.FLOAT, ['batch', 'seq', e]);
     this.attentionMask = g.input('attention_mask', DT.INT64, ['batch', 'total']);
     this.positionIds = g.input('position_ids', DT.INT64, ['batch', 'seq']);
+    this.pastLength = g.input('past_length', DT.INT64, []);
     this.seqLen = g.op1('Gather', [g.op1('Shape', [this.inputsEmbeds], '/model/shape_embeds'), g.scalarI(1)], '/model/seq_len', { axis: 0 });
     this.totalLen = g.op1('Gather', [g.op1('Shape', [this.attentionMask], '/model/shape_mask'), g.scalarI(1)], '/model/total_len', { axis: 0 });
 
@@ -149,9 +159,12 @@ class DecoderGraph {
     if (hit) return hit;
     const { g } = this;
     const name = `/model/mask${window === null ? '' : `_window${window}`}`;
-    const past = g.sub(this.totalLen, this.seqLen, `${name}/past`);
-    const qpos = g.op1('Range', [past, this.totalLen, g.scalarI(1)], `${name}/qpos`); // [seq]
-    const kpos = g.op1('Range', [g.scalarI(0), this.totalLen, g.scalarI(1)], `${name}/kpos`); // [total]
+    // Cache indices: slot j is index j; the new positions are P … P + S − 1 (after the slots).
+    const slots = g.sub(this.totalLen, this.seqLen, `${name}/slots`);
+    const end = g.add(this.pastLength, this.seqLen, `${name}/end`);
+    const qpos = g.op1('Range', [this.pastLength, end, g.scalarI(1)], `${name}/qpos`); // [seq]
+    const slotPos = g.op1('Range', [g.scalarI(0), slots, g.scalarI(1)], `${name}/slot_pos`); // [slots]
+    const kpos = g.concat([slotPos, qpos], 0, `${name}/kpos`); // [total]
     const q2 = g.unsqueeze(qpos, [1], `${name}/q2`); // [seq, 1]
     const k2 = g.unsqueeze(kpos, [0], `${name}/k2`); // [1, total]
     let allowed = g.op1('LessOrEqual', [k2, q2], `${name}/causal`); // [seq, total]
@@ -269,22 +282,22 @@ class DecoderGraph {
       q = this.applyRotary(q, rope, hd, `${name}/q_rotary`);
       k = this.applyRotary(k, rope, hd, `${name}/k_rotary`);
     }
-    const pastK = g.input(`past_key_values.${l}.key`, DT.FLOAT, ['batch', KV, 'past', hd]);
-    const pastV = g.input(`past_key_values.${l}.value`, DT.FLOAT, ['batch', KV, 'past', hd]);
-    // The concatenations are the graph outputs themselves: an Identity copy of the whole cache per
-    // layer cost ~9 ms of a ~105 ms GPT-2-small decode step (batch 8).
-    g.nodes.push({ opType: 'Concat', name: `${name}/k_cache/Concat`, input: [pastK, k], output: [`present.${l}.key`], attribute: [{ name: 'axis', type: 2, i: 2 }] });
-    g.nodes.push({ opType: 'Concat', name: `${name}/v_cache/Concat`, input: [pastV, vv], output: [`present.${l}.value`], attribute: [{ name: 'axis', type: 2, i: 2 }] });
-    k = `present.${l}.key`; // [b, KV, total, hd]
-    vv = `present.${l}.value`;
-    g.output(`present.${l}.key`, DT.FLOAT, ['batch', KV, 'total', hd]);
-    g.output(`present.${l}.value`, DT.FLOAT, ['batch', KV, 'total', hd]);
+    const pastK = g.input(`past_key_values.${l}.key`, DT.FLOAT, ['batch', KV, 'slots', hd]);
+    const pastV = g.input(`past_key_values.${l}.value`, DT.FLOAT, ['batch', KV, 'slots', hd]);
+    // Only this call's entries leave the graph; the runtime writes them into its static cache.
+    g.nodes.push({ opType: 'Identity', name: `${name}/k_new`, input: [k], output: [`new_key_values.${l}.key`] });
+    g.nodes.push({ opType: 'Identity', name: `${name}/v_new`, input: [vv], output: [`new_key_values.${l}.value`] });
+    g.output(`new_key_values.${l}.key`, DT.FLOAT, ['batch', KV, 'seq', hd]);
+    g.output(`new_key_values.${l}.value`, DT.FLOAT, ['batch', KV, 'seq', hd]);
 
-    // Grouped queries: view q as [b, KV, rep·s, hd] so each kv head serves its query group without copying K/V.
+    // Scores against the cache slots and against the new keys, side by side: the cache is read in
+    // place, never concatenated with the new entries. Grouped queries: q viewed as [b, KV, rep·s, hd]
+    // so each kv head serves its query group without copying K/V.
     const rep = H / KV;
     const qg = rep === 1 ? q : g.reshape(q, [0, KV, -1, hd], `${name}/q_groups`);
-    const kT = g.transpose(k, [0, 1, 3, 2], `${name}/k_T`);
-    let scores = g.matmul(qg, kT, `${name}/qk`);
+    const scoresPast = g.matmul(qg, g.transpose(pastK, [0, 1, 3, 2], `${name}/past_k_T`), `${name}/qk_past`);
+    const scoresNew = g.matmul(qg, g.transpose(k, [0, 1, 3, 2], `${name}/k_T`), `${name}/qk_new`);
+    let scores = g.concat([scoresPast, scoresNew], 3, `${name}/qk`); // [b, KV, rep·s, total]
     if (rep !== 1) scores = g.reshape(scores, [0, H, -1, 0], `${name}/scores_heads`); // [b, H, s, total]
     const scale = Array.isArray(spec.attnScale) ? spec.attnScale[l] : spec.attnScale;
     const alibi = spec.positions === 'alibi' ? this.alibiBias() : undefined; // [b, H, 1, total]
@@ -299,10 +312,22 @@ class DecoderGraph {
     scores = g.add(scores, this.mask(spec.slidingWindow[l] ?? null), `${name}/mask`);
     let probs = g.op1('Softmax', [scores], `${name}/softmax`, { axis: -1 });
     if (rep !== 1) probs = g.reshape(probs, [0, KV, -1, 0], `${name}/probs_groups`);
-    let ctx = g.matmul(probs, vv, `${name}/pv`); // [b, KV, rep·s, hd]
+    const split = this.slotCount1d();
+    const probsPast = g.op1('Slice', [probs, g.constI([0]), split, g.constI([3])], `${name}/probs_past`);
+    const probsNew = g.op1('Slice', [probs, split, g.constI([INT64_MAX]), g.constI([3])], `${name}/probs_new`);
+    let ctx = g.add(g.matmul(probsPast, pastV, `${name}/pv_past`), g.matmul(probsNew, vv, `${name}/pv_new`), `${name}/pv`); // [b, KV, rep·s, hd]
     if (rep !== 1) ctx = g.reshape(ctx, [0, H, -1, hd], `${name}/ctx_heads`);
     ctx = g.reshape(g.transpose(ctx, [0, 2, 1, 3], `${name}/ctx_t`), [0, 0, H * hd], `${name}/ctx_merge`);
     return g.linear(ctx, `${p}.o.weight`, `${p}.o.bias`, `${name}/o_proj`);
+  }
+
+  /** [slots] as a 1-D int64 tensor: where the new positions start along the key axis. */
+  private slotCount1d(): string {
+    if (this.slotsCache) return this.slotsCache;
+    const { g } = this;
+    const slots = g.sub(this.totalLen, this.seqLen, '/model/cache/slots');
+    this.slotsCache = g.unsqueeze(slots, [0], '/model/cache/slots_1d');
+    return this.slotsCache;
   }
 
   /** ALiBi bias [batch, heads, 1, total] = slope_h · (cumsum(mask) − 1)·mask, built once per graph. */

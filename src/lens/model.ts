@@ -231,10 +231,11 @@ export class LensModel {
     // Batches of similar lengths waste less on padding; results still come out in input order.
     const order = opts.sortByLength === false ? items : [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
     const ready = new Map<number, ProfileResult>();
+    const pool = new KvPool(); // this call's own: concurrent profile() calls never share buffers
     let next = 0;
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = order.slice(start, start + batchSize);
-      const results = await this.generateBatch(session, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens: opts.prefillTokens ?? 512 });
+      const results = await this.generateBatch(session, pool, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens: opts.prefillTokens ?? 512 });
       for (const r of results) {
         if (windows !== undefined) {
           r.windows = {};
@@ -252,6 +253,7 @@ export class LensModel {
 
   private async generateBatch(
     session: GraphSession,
+    pool: KvPool,
     batch: { index: number; stream: number; ids: number[]; text: string | null }[],
     o: { maxNew: number; temperature: number; seed: number; metrics: Metric[]; topK: number; stopAtEos: boolean; prefillTokens: number },
   ): Promise<ProfileResult[]> {
@@ -265,22 +267,21 @@ export class LensModel {
 
     // Left-padded prefill inputs.
     const inputIds = new BigInt64Array(B * maxLen).fill(padId);
-    let mask = new BigInt64Array(B * maxLen);
+    const promptMask = new BigInt64Array(B * maxLen);
     const positions = new BigInt64Array(B * maxLen).fill(1n);
     const nextPos: number[] = [];
     batch.forEach((b, r) => {
       const off = maxLen - b.ids.length;
       b.ids.forEach((id, j) => {
         inputIds[r * maxLen + off + j] = BigInt(id);
-        mask[r * maxLen + off + j] = 1n;
+        promptMask[r * maxLen + off + j] = 1n;
         positions[r * maxLen + off + j] = BigInt(j);
       });
       nextPos.push(b.ids.length);
     });
-    const past: Record<string, Feed> = {};
-    for (const name of session.inputNames) {
-      if (name.startsWith('past_key_values.')) past[name] = { type: 'float32', data: new Float32Array(0), dims: [B, KV, 0, hd] };
-    }
+    // The static cache: slot j of every row holds cache index j (the prompt, left-padded, then the
+    // generated tokens); the last generated token is never fed back, so maxLen + maxNew − 1 slots.
+    const cache = new KvCache(pool, session.inputNames, B, KV, maxLen + o.maxNew - 1, hd);
     const results: ProfileResult[] = batch.map((b) => ({
       index: b.index,
       prompt: b.text,
@@ -293,32 +294,48 @@ export class LensModel {
     }));
     const samplers = batch.map((b) => new Sampler(o.seed, b.stream));
     const done = new Array<boolean>(B).fill(false);
-    let feedIds = inputIds;
-    let feedPos = positions;
-    let seq = maxLen;
-    let total = maxLen;
+    let next = new BigInt64Array(B);
     for (let step = 0; step < o.maxNew; step++) {
-      // The prefill runs in chunks of rows (its activations scale with rows × prompt length);
-      // decode steps, one token per row, run the whole batch at once.
-      const rowsPerRun = step === 0 ? Math.max(1, Math.floor(o.prefillTokens / seq)) : B;
       const parts: RunOutputs[] = [];
-      for (let r0 = 0; r0 < B; r0 += rowsPerRun) {
-        const r1 = Math.min(B, r0 + rowsPerRun);
-        const feeds: Record<string, Feed> = {
-          inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(feedIds.subarray(r0 * seq, r1 * seq), Number)), dims: [r1 - r0, seq, this.embeddings.dim] },
-          attention_mask: { type: 'int64', data: mask.subarray(r0 * total, r1 * total), dims: [r1 - r0, total] },
-          position_ids: { type: 'int64', data: feedPos.subarray(r0 * seq, r1 * seq), dims: [r1 - r0, seq] },
-        };
-        for (const [name, f] of Object.entries(past)) {
-          feeds[name] = step === 0 ? { type: 'float32', data: new Float32Array(0), dims: [r1 - r0, ...f.dims.slice(1)] } : f;
+      if (step === 0) {
+        // The prefill runs in chunks of rows (its activations scale with rows × prompt length).
+        const rowsPerRun = Math.max(1, Math.floor(o.prefillTokens / maxLen));
+        for (let r0 = 0; r0 < B; r0 += rowsPerRun) {
+          const r1 = Math.min(B, r0 + rowsPerRun);
+          const rows = r1 - r0;
+          // one dummy slot, masked out: the prefill has no past, and a zero-length one is not allowed
+          const mask = new BigInt64Array(rows * (1 + maxLen));
+          for (let r = 0; r < rows; r++) mask.set(promptMask.subarray((r0 + r) * maxLen, (r0 + r + 1) * maxLen), r * (1 + maxLen) + 1);
+          const out = await session.run({
+            inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(inputIds.subarray(r0 * maxLen, r1 * maxLen), Number)), dims: [rows, maxLen, this.embeddings.dim] },
+            attention_mask: { type: 'int64', data: mask, dims: [rows, 1 + maxLen] },
+            position_ids: { type: 'int64', data: positions.subarray(r0 * maxLen, r1 * maxLen), dims: [rows, maxLen] },
+            past_length: { type: 'int64', data: new BigInt64Array(1), dims: [] },
+            ...cache.dummyFeeds(rows),
+          });
+          cache.write(out, r0, 0);
+          parts.push(out);
         }
-        parts.push(await session.run(feeds));
+        cache.fill(promptMask, maxLen);
+      } else {
+        // Decode step: one new token per row, attending to the whole static cache in place.
+        const out = await session.run({
+          inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(next, Number)), dims: [B, 1, this.embeddings.dim] },
+          attention_mask: { type: 'int64', data: cache.maskWithNew(), dims: [B, cache.slots + 1] },
+          position_ids: { type: 'int64', data: BigInt64Array.from(nextPos, (p) => BigInt(p)), dims: [B, 1] },
+          past_length: { type: 'int64', data: BigInt64Array.of(BigInt(cache.length)), dims: [] },
+          ...cache.feeds(),
+        });
+        cache.write(out, 0, cache.length);
+        cache.append();
+        for (let r = 0; r < B; r++) nextPos[r] += 1;
+        parts.push(out);
       }
       const out: RunOutputs = parts.length === 1 ? parts[0] : concatRows(parts);
       const logits = out.logits.data as Float32Array; // [B, V]
       const V = out.logits.dims[1];
       const argmax = out['lens.argmax'].data as BigInt64Array; // [B, L]
-      const next = new BigInt64Array(B);
+      next = new BigInt64Array(B);
       for (let r = 0; r < B; r++) {
         if (done[r]) {
           next[r] = padId;
@@ -351,22 +368,6 @@ export class LensModel {
         if (o.stopAtEos && eos.has(tok)) done[r] = true;
       }
       if (step === o.maxNew - 1 || done.every(Boolean)) break;
-      // Decode step: one new token per row, the cache from this run.
-      for (const name of Object.keys(past)) {
-        const present = out[name.replace('past_key_values.', 'present.')];
-        past[name] = { type: 'float32', data: present.data as Float32Array, dims: [...present.dims] };
-      }
-      const newMask = new BigInt64Array(B * (total + 1));
-      for (let r = 0; r < B; r++) {
-        newMask.set(mask.subarray(r * total, (r + 1) * total), r * (total + 1));
-        newMask[r * (total + 1) + total] = 1n;
-      }
-      mask = newMask;
-      total += 1;
-      seq = 1;
-      feedIds = next;
-      feedPos = BigInt64Array.from(nextPos.map((p) => BigInt(p)));
-      for (let r = 0; r < B; r++) nextPos[r] += 1;
     }
     for (const res of results) res.completion = this.tokenizer ? this.tokenizer.decode(res.generatedIds) : null;
     return results;
@@ -381,6 +382,110 @@ export class LensModel {
     if (this.current) await (await this.current.session).release();
     this.current = undefined;
     this.embeddings.close();
+  }
+}
+
+/**
+ * Reusable cache buffers, one per past_key_values input, grown on demand and kept across the
+ * batches of one profile() call (a fresh 2·layers buffer set per batch would leave the previous
+ * set to the garbage collector, at times two sets alive at once).
+ */
+class KvPool {
+  private buffers: Float32Array[] = [];
+
+  /** A zeroed view of n floats of buffer i. */
+  view(i: number, n: number): Float32Array {
+    let b = this.buffers[i];
+    if (!b || b.length < n) {
+      this.buffers[i] = new Float32Array(0); // let the old one go before allocating
+      b = this.buffers[i] = new Float32Array(n);
+      return b;
+    }
+    return b.subarray(0, n).fill(0);
+  }
+}
+
+/**
+ * The static KV cache of one batch: per layer a key and a value buffer [batch, kvHeads, slots,
+ * headDim], passed to the graph whole at every step; the graph returns only the new entries, written
+ * here into slot `length`. `slotMask` [batch, slots] says which slots hold real tokens.
+ */
+class KvCache {
+  readonly names: string[];
+  private readonly views = new Map<string, Float32Array>();
+  private readonly slotMask: BigInt64Array;
+  private dummy = new Float32Array(0);
+  /** Slots written so far (the cache index of the next token). */
+  length = 0;
+
+  constructor(
+    pool: KvPool,
+    inputNames: readonly string[],
+    readonly batch: number,
+    readonly kvHeads: number,
+    readonly slots: number,
+    readonly headDim: number,
+  ) {
+    this.names = inputNames.filter((n) => n.startsWith('past_key_values.'));
+    this.names.forEach((name, i) => this.views.set(name, pool.view(i, batch * kvHeads * slots * headDim)));
+    this.slotMask = new BigInt64Array(batch * slots);
+  }
+
+  /** The prefill's past: one zero slot per row (masked out by the caller's attention_mask). */
+  dummyFeeds(rows: number): Record<string, Feed> {
+    const n = rows * this.kvHeads * this.headDim;
+    if (this.dummy.length < n) this.dummy = new Float32Array(n);
+    const data = this.dummy.subarray(0, n);
+    return Object.fromEntries(this.names.map((name) => [name, { type: 'float32', data, dims: [rows, this.kvHeads, 1, this.headDim] }]));
+  }
+
+  /** The whole cache, in place. */
+  feeds(): Record<string, Feed> {
+    return Object.fromEntries(this.names.map((name) => [name, { type: 'float32', data: this.views.get(name)!, dims: [this.batch, this.kvHeads, this.slots, this.headDim] }]));
+  }
+
+  /** Copy a run's new entries [rows, kvHeads, seq, headDim] into rows r0… at slots at…; drops them from `out`. */
+  write(out: RunOutputs, r0: number, at: number): void {
+    const { kvHeads, slots, headDim } = this;
+    for (const name of this.names) {
+      const outName = name.replace('past_key_values.', 'new_key_values.');
+      const src = out[outName];
+      const [rows, , seq] = src.dims;
+      if (at + seq > slots) throw new Error(`KV cache overflow: ${at + seq} positions in ${slots} slots`);
+      const data = src.data as Float32Array;
+      const dst = this.views.get(name)!;
+      const span = seq * headDim;
+      for (let r = 0; r < rows; r++) {
+        for (let h = 0; h < kvHeads; h++) {
+          const from = (r * kvHeads + h) * span;
+          dst.set(data.subarray(from, from + span), (((r0 + r) * kvHeads + h) * slots + at) * headDim);
+        }
+      }
+      delete out[outName];
+    }
+  }
+
+  /** After the prefill: slots 0…maxLen−1 hold the left-padded prompts with this mask [batch, maxLen]. */
+  fill(promptMask: BigInt64Array, maxLen: number): void {
+    for (let r = 0; r < this.batch; r++) this.slotMask.set(promptMask.subarray(r * maxLen, (r + 1) * maxLen), r * this.slots);
+    this.length = maxLen;
+  }
+
+  /** attention_mask for a decode step: the slot mask plus the new position. */
+  maskWithNew(): BigInt64Array {
+    const w = this.slots + 1;
+    const mask = new BigInt64Array(this.batch * w);
+    for (let r = 0; r < this.batch; r++) {
+      mask.set(this.slotMask.subarray(r * this.slots, (r + 1) * this.slots), r * w);
+      mask[r * w + this.slots] = 1n;
+    }
+    return mask;
+  }
+
+  /** The decode step's token now occupies slot `length`. */
+  append(): void {
+    for (let r = 0; r < this.batch; r++) this.slotMask[r * this.slots + this.length] = 1n;
+    this.length += 1;
   }
 }
 
