@@ -26,8 +26,9 @@
  *
  * The KV cache is static: the runtime keeps one buffer per layer of `slots` positions and passes it
  * whole at every step (no copy), and the graph returns only this call's keys and values, which the
- * runtime writes into the next free slot. Slot j holds cache index j (left padding included); slots
- * not yet written are masked out by attention_mask. The prefill passes one masked dummy slot.
+ * runtime writes into the next free slots. Slot j holds cache index j (left padding included); slots
+ * not yet written are masked out by attention_mask. A prefill is the same call with several new
+ * positions (a prompt may come in spans, each attending to the earlier ones through the cache).
  *
  * Inputs: inputs_embeds [batch, seq, e] float (rows of embed.weight, looked up by the runtime so the
  * graph does not hold a second copy of a tied embedding), attention_mask [batch, slots + seq] int64
@@ -56,6 +57,13 @@ export interface LensOptions {
   /** Token ids for anchored metrics (sorted, unique). */
   anchorIds?: number[];
   interventions?: Intervention[];
+  /**
+   * The lens runs over the layers in this many groups (default 1), one unembedding Gemm each, all
+   * sharing one pre-packed weight: the vocabulary-sized working buffers shrink by this factor, at
+   * the price of one more read of the unembedding per group. Worth it once batch × layers per group
+   * stays large enough (≳ 30 rows) for the Gemm to be compute-bound.
+   */
+  layerGroups?: number;
 }
 
 const NEG = -1e30;
@@ -457,30 +465,138 @@ class DecoderGraph {
       normed = g.linear(normed, 'unembed_proj.weight', undefined, '/lens/project_out');
       width = g.weightDims('unembed_proj.weight')[1];
     }
-    const flat = g.reshape(normed, [-1, width], '/lens/flatten'); // [batch·layers, e]
-    const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
-    const gemmInputs = [flat, unembed];
-    if (g.hasWeight('lm_head.bias')) gemmInputs.push(g.weight('lm_head.bias'));
-    let logits = g.op1('Gemm', gemmInputs, '/lens/lm_head/Gemm', { transB: 1 }); // [batch·layers, V]
-    if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), '/lens/logits_scaling');
-    if (spec.finalSoftcap) {
-      const c = g.scalarF(spec.finalSoftcap);
-      logits = g.mul(g.op1('Tanh', [g.div(logits, c, '/lens/softcap_div')], '/lens/softcap_tanh'), c, '/lens/softcap_mul');
+    const gemms: GraphNode[] = [];
+    for (const v of this.lensBody(normed, width, layerGroups(L, this.lens.layerGroups ?? 1), '/lens', gemms)) {
+      g.nodes.push({ opType: 'Identity', name: `/out/${v.name}`, input: [v.value], output: [v.name] });
+      g.output(v.name, v.elemType, v.shape);
     }
-    const logits3 = g.reshape(logits, [-1, L, V], '/lens/logits'); // [batch, layers, V]
-    const finalLogits = g.op1('Gather', [logits3, g.scalarI(L - 1)], '/lens/final_logits', { axis: 1 }); // [batch, V]
-    g.nodes.push({ opType: 'Identity', name: '/lens/logits_out', input: [finalLogits], output: ['logits'] });
-    g.output('logits', DT.FLOAT, ['batch', V]);
-    addLensOutputs(g, logits3, L, this.lens);
+    // First in the node list (ONNX Runtime sorts the graph itself): ONNX Runtime pre-packs weights
+    // in node order, each while its unpacked copy is still mapped, so packing the largest matrix
+    // first keeps the load's peak at (all packed weights) + (one small matrix) rather than + the
+    // unembedding. GPT-2 small: peak RSS while loading 716 → 576 MB.
+    const rest = g.nodes.filter((n) => !gemms.includes(n));
+    g.nodes.length = 0;
+    g.nodes.push(...gemms, ...rest);
   }
+
+  /**
+   * The lens over `groups` of layers, appended to the current node list: per group one Gemm and
+   * the reductions; returns the output values in lensOutputSpecs order.
+   */
+  private lensBody(normed: string, width: number, groups: [number, number][], tag: string, gemms: GraphNode[]): LensValue[] {
+    const { g, spec } = this;
+    const L = spec.nLayers;
+    const V = spec.vocabSize;
+    const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
+    const bias = g.hasWeight('lm_head.bias') ? g.weight('lm_head.bias') : undefined;
+    const logitsOf = (x: string, rows: number, name: string): string => {
+      const flat = g.reshape(x, [-1, width], `${name}/flatten`); // [batch·rows, e]
+      let logits = g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], `${name}/lm_head/Gemm`, { transB: 1 }); // [batch·rows, V]
+      gemms.push(g.nodes[g.nodes.length - 1]);
+      if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), `${name}/logits_scaling`);
+      if (spec.finalSoftcap) {
+        const c = g.scalarF(spec.finalSoftcap);
+        logits = g.mul(g.op1('Tanh', [g.div(logits, c, `${name}/softcap_div`)], `${name}/softcap_tanh`), c, `${name}/softcap_mul`);
+      }
+      return g.reshape(logits, [-1, rows, V], `${name}/logits`); // [batch, rows, V]
+    };
+    // Top group first: its final-layer log-probabilities serve kl:final in the groups below, and
+    // each group's first layer serves kl:next of the group under it.
+    const parts: LensParts[] = [];
+    let ctx: LensContext = {};
+    let finalLogits = '';
+    const kl = this.lens.metrics.filter((m) => m.kind === 'kl');
+    const needs = { final: kl.some((m) => m.kind === 'kl' && m.target === 'final'), next: kl.some((m) => m.kind === 'kl' && m.target !== 'final') };
+    for (let gi = groups.length - 1; gi >= 0; gi--) {
+      const [a, b] = groups[gi];
+      const name = groups.length === 1 ? tag : `${tag}/group${gi}`;
+      const x = groups.length === 1 ? normed : g.slice(normed, [a], [b], [1], `${name}/layers`);
+      const logits3 = logitsOf(x, b - a, name);
+      if (gi === groups.length - 1) finalLogits = g.op1('Gather', [logits3, g.scalarI(b - a - 1)], `${tag}/final_logits`, { axis: 1 }); // [batch, V]
+      const m = new LensMetrics(g, b - a, this.lens, ctx, name);
+      parts[gi] = m.build(logits3);
+      ctx = {
+        finalLp: needs.final ? ctx.finalLp ?? m.lastLayerLp() : undefined,
+        nextLp: needs.next ? m.firstLayerLp() : undefined,
+      };
+    }
+    const specs = lensOutputSpecs(L, V, this.lens);
+    return joinLensParts(g, parts, this.lens, tag, finalLogits).map((value, i) => ({ ...specs[i], value }));
+  }
+}
+
+type GraphNode = GraphBuilder['nodes'][number];
+
+/** One lens output: its graph output name, type and shape. */
+interface LensOutputSpec {
+  name: string;
+  elemType: (typeof DT)[keyof typeof DT];
+  shape: (number | string)[];
+}
+
+/** A lens output with the tensor that holds it. */
+interface LensValue extends LensOutputSpec {
+  value: string;
+}
+
+/** The lens outputs, in a fixed order: logits, lens.argmax, [lens.topk_logprobs, lens.topk_ids], lens.{metric}… */
+function lensOutputSpecs(L: number, V: number, lens: LensOptions): LensOutputSpec[] {
+  const out: LensOutputSpec[] = [
+    { name: 'logits', elemType: DT.FLOAT, shape: ['batch', V] },
+    { name: 'lens.argmax', elemType: DT.INT64, shape: ['batch', L] },
+  ];
+  if (lens.topK > 0) {
+    out.push({ name: 'lens.topk_logprobs', elemType: DT.FLOAT, shape: ['batch', L, lens.topK] });
+    out.push({ name: 'lens.topk_ids', elemType: DT.INT64, shape: ['batch', L, lens.topK] });
+  }
+  for (const m of lens.metrics) out.push({ name: `lens.${m.name}`, elemType: DT.FLOAT, shape: ['batch', L] });
+  return out;
+}
+
+/** The groups' results joined along the layer axis, in lensOutputSpecs order (logits first). */
+function joinLensParts(g: GraphBuilder, parts: LensParts[], lens: LensOptions, tag: string, finalLogits: string): string[] {
+  const join = (values: string[], name: string): string => (values.length === 1 ? values[0] : g.concat(values, 1, `${tag}/${name}/concat`));
+  const out = [finalLogits, join(parts.map((p) => p.argmax), 'argmax')];
+  if (lens.topK > 0) {
+    out.push(join(parts.map((p) => p.topk!.logprobs), 'topk_logprobs'));
+    out.push(join(parts.map((p) => p.topk!.ids), 'topk_ids'));
+  }
+  for (const m of lens.metrics) out.push(join(parts.map((p) => p.metrics.get(m.name)!), m.name.replace(/:/g, '_')));
+  return out;
+}
+
+/** [start, end) layer ranges: `groups` near-equal consecutive groups (at most one layer each). */
+export function layerGroups(L: number, groups: number): [number, number][] {
+  const n = Math.max(1, Math.min(L, Math.floor(groups)));
+  const out: [number, number][] = [];
+  for (let i = 0; i < n; i++) out.push([Math.round((i * L) / n), Math.round(((i + 1) * L) / n)]);
+  return out;
+}
+
+/** Per-group lens results, each [batch, layers of the group (, k)]. */
+interface LensParts {
+  argmax: string;
+  topk?: { logprobs: string; ids: string };
+  metrics: Map<string, string>;
+}
+
+/** What a layer group needs from the groups above it: lp of the final layer and of the next layer, [batch, 1, V]. */
+interface LensContext {
+  finalLp?: string;
+  nextLp?: string;
 }
 
 /**
  * The lens outputs from lens logits [batch, layers, V]: log-softmax, argmax, top-k and every
- * requested metric, each [batch, layers]. Shared by the decoder and the metric probe graph.
+ * requested metric, each [batch, layers]. Used by the metric probe graph (one group).
  */
 export function addLensOutputs(g: GraphBuilder, logits3: string, L: number, lens: LensOptions): void {
-  new LensMetrics(g, L, lens).build(logits3);
+  const values = joinLensParts(g, [new LensMetrics(g, L, lens, {}, '/lens').build(logits3)], lens, '/lens', '');
+  lensOutputSpecs(L, 0, lens).forEach((o, i) => {
+    if (o.name === 'logits') return;
+    g.nodes.push({ opType: 'Identity', name: `/out/${o.name}`, input: [values[i]], output: [o.name] });
+    g.output(o.name, o.elemType, o.shape);
+  });
 }
 
 /** A graph whose input is `logits` [batch, layers, V] and whose outputs are the lens metrics (for tests and checks). */
@@ -504,7 +620,20 @@ class LensMetrics {
     private readonly g: GraphBuilder,
     private readonly L: number,
     private readonly lens: LensOptions,
+    private readonly ctx: LensContext,
+    /** Node-name prefix of this group. */
+    private readonly p: string,
   ) {}
+
+  /** lp of this group's last layer [b, 1, V]. */
+  lastLayerLp(): string {
+    return this.once('lp_last', () => this.g.slice(this.lp, [this.L - 1], [this.L], [1], `${this.p}/lp_last`));
+  }
+
+  /** lp of this group's first layer [b, 1, V]. */
+  firstLayerLp(): string {
+    return this.once('lp_first', () => this.g.slice(this.lp, [0], [1], [1], `${this.p}/lp_first`));
+  }
 
   private once(key: string, make: () => string): string {
     let v = this.memo.get(key);
@@ -517,47 +646,49 @@ class LensMetrics {
 
   /** p = exp(lp) */
   private probs(): string {
-    return this.once('p', () => this.g.op1('Exp', [this.lp], '/lens/probs'));
+    return this.once('p', () => this.g.op1('Exp', [this.lp], `${this.p}/probs`));
   }
 
   /** p · log p, element-wise */
   private plogp(): string {
-    return this.once('plogp', () => this.g.mul(this.probs(), this.lp, '/lens/plogp'));
+    return this.once('plogp', () => this.g.mul(this.probs(), this.lp, `${this.p}/plogp`));
   }
 
-  /** Shannon entropy [b, L] */
+  /**
+   * Shannon entropy [b, L] = −Σ p·lp, as one batched dot product per distribution (MatMul of
+   * [b, L, 1, V] by [b, L, V, 1]): no third vocabulary-sized buffer beside lp and p, which at
+   * batch 8 on a 50k vocabulary is ~19 MB less working memory per step.
+   */
   private shannon(): string {
-    return this.once('shannon', () => this.g.op1('Neg', [this.g.reduce('ReduceSum', this.plogp(), [-1], '/lens/shannon/sum')], '/lens/shannon/neg'));
+    return this.once('shannon', () => {
+      const { g } = this;
+      const row = g.unsqueeze(this.probs(), [2], `${this.p}/shannon/p_row`); // [b, L, 1, V]
+      const col = g.unsqueeze(this.lp, [3], `${this.p}/shannon/lp_col`); // [b, L, V, 1]
+      const dot = g.squeeze(g.matmul(row, col, `${this.p}/shannon/dot`), [2, 3], `${this.p}/shannon/sum`); // [b, L]
+      return g.op1('Neg', [dot], `${this.p}/shannon/neg`);
+    });
   }
 
   /** Σ p² [b, L] */
   private sumSquares(): string {
-    return this.once('sumsq', () => this.g.reduce('ReduceSumSquare', this.probs(), [-1], '/lens/sum_p2'));
+    return this.once('sumsq', () => this.g.reduce('ReduceSumSquare', this.probs(), [-1], `${this.p}/sum_p2`));
   }
 
   /** the argmax [b, L] int64 */
   private argmax(): string {
-    return this.once('argmax', () => this.g.op1('ArgMax', [this.lp], '/lens/argmax', { axis: -1, keepdims: 0 }));
+    return this.once('argmax', () => this.g.op1('ArgMax', [this.lp], `${this.p}/argmax`, { axis: -1, keepdims: 0 }));
   }
 
-  build(logits3: string): void {
-    const { g, lens, L } = this;
-    this.lp = g.op1('LogSoftmax', [logits3], '/lens/log_softmax', { axis: -1 });
-    this.namedOutput(this.argmax(), 'lens.argmax', DT.INT64, ['batch', L]);
+  build(logits3: string): LensParts {
+    const { g, lens } = this;
+    this.lp = g.op1('LogSoftmax', [logits3], `${this.p}/log_softmax`, { axis: -1 });
+    const parts: LensParts = { argmax: this.argmax(), metrics: new Map() };
     if (lens.topK > 0) {
-      const [vals, ids] = g.op('TopK', [this.lp, g.constI([lens.topK])], '/lens/topk', { axis: -1, largest: 1, sorted: 1 }, 2);
-      this.namedOutput(vals, 'lens.topk_logprobs', DT.FLOAT, ['batch', L, lens.topK]);
-      this.namedOutput(ids, 'lens.topk_ids', DT.INT64, ['batch', L, lens.topK]);
+      const [logprobs, ids] = g.op('TopK', [this.lp, g.constI([lens.topK])], `${this.p}/topk`, { axis: -1, largest: 1, sorted: 1 }, 2);
+      parts.topk = { logprobs, ids };
     }
-    for (const m of lens.metrics) {
-      const out = this.metric(m, logits3);
-      this.namedOutput(out, `lens.${m.name}`, DT.FLOAT, ['batch', L]);
-    }
-  }
-
-  private namedOutput(value: string, name: string, elemType: (typeof DT)[keyof typeof DT], shape: (number | string)[]): void {
-    this.g.nodes.push({ opType: 'Identity', name: `/out/${name}`, input: [value], output: [name] });
-    this.g.output(name, elemType, shape);
+    for (const m of lens.metrics) parts.metrics.set(m.name, this.metric(m, logits3));
+    return parts;
   }
 
   /** Rényi entropy of order α ≠ 1 from log-probabilities lp (general path). */
@@ -578,14 +709,14 @@ class LensMetrics {
   /** p^k element-wise from log-probabilities: exp(k·lp) (vectorised), p·p for k = 2 of the main lens. */
   private powP(lp: string, k: number, name: string): string {
     const { g } = this;
-    if (k === 2 && lp === this.lp) return this.once('p2', () => g.mul(this.probs(), this.probs(), '/lens/p2'));
+    if (k === 2 && lp === this.lp) return this.once('p2', () => g.mul(this.probs(), this.probs(), `${this.p}/p2`));
     return g.op1('Exp', [g.mul(lp, g.scalarF(k), `${name}/k_lp`)], `${name}/pk`);
   }
 
   private metric(m: Metric, logits3: string): string {
     const { g, L } = this;
     const lp = this.lp;
-    const name = `/lens/${m.name.replace(/:/g, '_')}`;
+    const name = `${this.p}/${m.name.replace(/:/g, '_')}`;
     switch (m.kind) {
       case 'shannon':
         return this.shannon();
@@ -607,14 +738,14 @@ class LensMetrics {
         // E[p²] − mean² would cancel catastrophically in float32.
         const pr = this.probs();
         const th = this.once('threshold', () => {
-          const mean = g.op1('ReduceMean', [pr, g.constI([-1])], '/lens/threshold/mean', { keepdims: 1 });
-          const dev = g.sub(pr, mean, '/lens/threshold/dev');
-          const ss = g.op1('ReduceSumSquare', [dev, g.constI([-1])], '/lens/threshold/ss', { keepdims: 1 });
-          const std = g.op1('Sqrt', [g.div(ss, this.vocabSize(), '/lens/threshold/var')], '/lens/threshold/std');
-          return g.op1('Greater', [pr, g.sub(mean, std, '/lens/threshold/th')], '/lens/threshold/keep');
+          const mean = g.op1('ReduceMean', [pr, g.constI([-1])], `${this.p}/threshold/mean`, { keepdims: 1 });
+          const dev = g.sub(pr, mean, `${this.p}/threshold/dev`);
+          const ss = g.op1('ReduceSumSquare', [dev, g.constI([-1])], `${this.p}/threshold/ss`, { keepdims: 1 });
+          const std = g.op1('Sqrt', [g.div(ss, this.vocabSize(), `${this.p}/threshold/var`)], `${this.p}/threshold/std`);
+          return g.op1('Greater', [pr, g.sub(mean, std, `${this.p}/threshold/th`)], `${this.p}/threshold/keep`);
         });
         // mask as 0/1 floats and multiply: vectorised, unlike Where with a broadcast scalar
-        const mask = this.once('threshold_mask', () => g.cast(th, DT.FLOAT, '/lens/threshold/mask'));
+        const mask = this.once('threshold_mask', () => g.cast(th, DT.FLOAT, `${this.p}/threshold/mask`));
         if (m.of === 'shannon') {
           const kept = g.mul(this.plogp(), mask, `${name}/kept`);
           return g.op1('Neg', [g.reduce('ReduceSum', kept, [-1], `${name}/sum`)], `${name}/neg`);
@@ -627,17 +758,27 @@ class LensMetrics {
         // KL(p_l ‖ q) = Σ p_l log p_l − Σ p_l log q = −H_l − Σ p_l log q
         const pr = this.probs();
         if (m.target === 'final') {
-          const last = g.slice(lp, [L - 1], [L], [1], `${name}/last`); // [b, 1, V]
+          const last = this.ctx.finalLp ?? this.lastLayerLp(); // [b, 1, V]
           const cross = g.reduce('ReduceSum', g.mul(pr, last, `${name}/p_lq`), [-1], `${name}/cross`);
           return g.op1('Neg', [g.add(this.shannon(), cross, `${name}/sum`)], `${name}/neg`);
         }
-        if (L === 1) return g.mul(this.shannon(), g.scalarF(0), `${name}/zero`);
-        const pc = g.slice(pr, [0], [L - 1], [1], `${name}/pcur`);
-        const nxt = g.slice(lp, [1], [L], [1], `${name}/next`);
-        const cross = g.reduce('ReduceSum', g.mul(pc, nxt, `${name}/p_lq`), [-1], `${name}/cross`); // [b, L−1]
-        const h = g.slice(this.shannon(), [0], [L - 1], [1], `${name}/h`);
+        // q = the next layer: inside the group, then across its top edge (the group above's first
+        // layer); the model's last layer has no next one and gets 0.
+        const crosses: string[] = [];
+        if (L > 1) {
+          const pc = g.slice(pr, [0], [L - 1], [1], `${name}/pcur`);
+          const nxt = g.slice(lp, [1], [L], [1], `${name}/next`);
+          crosses.push(g.reduce('ReduceSum', g.mul(pc, nxt, `${name}/p_lq`), [-1], `${name}/cross`)); // [b, L−1]
+        }
+        if (this.ctx.nextLp) {
+          const top = g.slice(pr, [L - 1], [L], [1], `${name}/ptop`);
+          crosses.push(g.reduce('ReduceSum', g.mul(top, this.ctx.nextLp, `${name}/p_lq_edge`), [-1], `${name}/cross_edge`)); // [b, 1]
+        }
+        const h = this.ctx.nextLp ? this.shannon() : L > 1 ? g.slice(this.shannon(), [0], [L - 1], [1], `${name}/h`) : undefined;
+        if (!h) return g.mul(this.shannon(), g.scalarF(0), `${name}/zero`);
+        const cross = crosses.length === 1 ? crosses[0] : g.concat(crosses, 1, `${name}/cross_all`);
         const kl = g.op1('Neg', [g.add(h, cross, `${name}/sum`)], `${name}/neg`);
-        return g.op1('Pad', [kl, g.constI([0, 0, 0, 1])], `${name}/pad_last`, { mode: 'constant' });
+        return this.ctx.nextLp ? kl : g.op1('Pad', [kl, g.constI([0, 0, 0, 1])], `${name}/pad_last`, { mode: 'constant' });
       }
       case 'anchored': {
         const ids = this.lens.anchorIds;
@@ -655,7 +796,7 @@ class LensMetrics {
 
   /** V as a float scalar, from the shape of lp (the graph does not know V statically in probes). */
   private vocabSize(): string {
-    return this.once('V', () => this.g.cast(this.g.op1('Gather', [this.g.op1('Shape', [this.lp], '/lens/shape'), this.g.scalarI(2)], '/lens/V', { axis: 0 }), DT.FLOAT, '/lens/V_f'));
+    return this.once('V', () => this.g.cast(this.g.op1('Gather', [this.g.op1('Shape', [this.lp], `${this.p}/shape`), this.g.scalarI(2)], `${this.p}/V`, { axis: 0 }), DT.FLOAT, `${this.p}/V_f`));
   }
 }
 

@@ -24,6 +24,8 @@ export interface LoadOptions {
   onExportProgress?: (done: number, total: number) => void;
   /** Draw a progress bar on stderr (a terminal) while the weight cache is written. */
   progress?: boolean;
+  /** The profile options the graph built at load is for (default: Shannon, batch 8); see prepare(). */
+  profile?: ProfileOptions;
 }
 
 /**
@@ -56,10 +58,19 @@ export interface ProfileOptions {
    */
   sortByLength?: boolean;
   /**
-   * Prompt tokens per prefill run (default 512): a batch's prefill runs in chunks of rows so its
-   * activation memory stays bounded; decode steps always run the whole batch.
+   * Prompt tokens per prefill run (default 128; a longer prompt runs alone): a batch's prefill runs
+   * in chunks of rows so its activations, and the new cache entries it returns, stay small; decode
+   * steps always run the whole batch. GPT-2 small, batch 8 of ~130-token prompts: 128 → peak RSS
+   * ~720 MB, 512 → ~850 MB, for ~0.25 s more of the ~4 s run.
    */
   prefillTokens?: number;
+  /**
+   * The lens head's layer groups (see LensOptions.layerGroups; 0 or 1 = one group). Default: about
+   * 32 rows (batch size × layers) per group, so batch 8 on a 12-layer model runs 3 groups of 4
+   * layers and batch 1 one group. The graph depends on it: profile() calls with another batch size
+   * (or metrics) than the last build a new graph and session.
+   */
+  lensGroups?: number;
   /** Called after each batch with the number of prompts finished so far. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -82,6 +93,12 @@ export interface ProfileResult {
 }
 
 const DEFAULT_METRICS = 'shannon';
+/**
+ * Lens rows (batch × layers) per unembedding Gemm. Below ~30 rows the Gemm is bound by reading the
+ * unembedding (GPT-2 small, this machine: 12 rows 7 ms, 96 rows 23 ms), so smaller groups would cost
+ * time; larger ones only cost memory.
+ */
+const LENS_ROWS_PER_GROUP = 32;
 
 /** A loaded checkpoint, ready to profile prompts. */
 export class LensModel {
@@ -121,8 +138,8 @@ export class LensModel {
     const exportSeconds = cache.built ? (performance.now() - t0) / 1000 : 0;
     const tokenizer = TextTokenizer.load(ckpt.dir, spec.bosTokenId);
     const model = new LensModel(ckpt.dir, ckpt.config, arch, spec, tokenizer, cache, opts, exportSeconds);
-    // Build the default graph now so load time includes session creation.
-    await model.session({ metrics: parseMetrics(DEFAULT_METRICS), topK: 0 });
+    // Build the graph now so load time includes session creation.
+    await model.prepare(opts.profile);
     return model;
   }
 
@@ -148,7 +165,7 @@ export class LensModel {
       const old = this.current.session;
       this.current = undefined;
       await (await old).release();
-    }
+      }
     const file = path.join(this.cache.dir, `graph-${key}.onnx`);
     const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
     const tmp = `${file}.${process.pid}.tmp`;
@@ -181,19 +198,8 @@ export class LensModel {
     return { ids, text };
   }
 
-  /** Profile prompts, yielding each prompt's result in input order as soon as it and all before it are done. */
-  async *profile(prompts: PromptInput[], opts: ProfileOptions = {}): AsyncGenerator<ProfileResult> {
-    const maxNew = opts.maxNewTokens ?? 8;
-    if (!Number.isInteger(maxNew) || maxNew < 1) throw new UserError(`--max-new-tokens must be a positive integer, got ${maxNew}`);
-    const windows = opts.windows;
-    if (windows !== undefined) {
-      if (!Number.isInteger(windows) || windows < 1 || maxNew % windows !== 0) {
-        throw new UserError(`--windows ${windows} must be a positive integer that divides --max-new-tokens ${maxNew}`);
-      }
-      if (opts.stopAtEos && windows > 1) throw new UserError('--windows cannot be combined with --stop-at-eos (stopped prompts have fewer steps than the windows need)');
-    }
-    const temperature = opts.temperature ?? 0;
-    if (!(temperature >= 0)) throw new UserError(`--temperature must be ≥ 0, got ${temperature}`);
+  /** Check the lens-related options of a profile call and turn them into the graph's lens options. */
+  private lensFor(opts: ProfileOptions): { lens: LensOptions; metrics: Metric[]; topK: number; batchSize: number } {
     const metrics = Array.isArray(opts.metrics) && typeof opts.metrics[0] === 'object' ? (opts.metrics as Metric[]) : parseMetrics((opts.metrics as string | string[] | undefined) ?? DEFAULT_METRICS);
     const anchorIds = opts.anchorIds ? [...new Set(opts.anchorIds)].sort((a, b) => a - b) : undefined;
     if (needsAnchors(metrics) && (!anchorIds || anchorIds.length === 0)) {
@@ -212,6 +218,39 @@ export class LensModel {
     const batchSize = opts.batchSize ?? 8;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${batchSize}`);
 
+    const L = this.spec.nLayers;
+    const interventions = opts.interventions?.length ? opts.interventions : undefined;
+    const lensGroups = opts.lensGroups ?? Math.round((batchSize * L) / LENS_ROWS_PER_GROUP);
+    if (!Number.isInteger(lensGroups) || lensGroups < 0) throw new UserError(`lensGroups must be a non-negative integer, got ${lensGroups}`);
+    const groups = Math.max(1, Math.min(L, lensGroups));
+    const lens: LensOptions = { metrics, topK, anchorIds, interventions, layerGroups: groups > 1 ? groups : undefined };
+    return { lens, metrics, topK, batchSize };
+  }
+
+  /**
+   * Build (or keep) the graph and session that profile() with these options will use (metrics,
+   * top-k, anchors, interventions, batch size → lens groups), so that a timed profile() call
+   * measures profiling only. load() prepares its `profile` options.
+   */
+  async prepare(opts: ProfileOptions = {}): Promise<void> {
+    await this.session(this.lensFor(opts).lens);
+  }
+
+  /** Profile prompts, yielding each prompt's result in input order as soon as it and all before it are done. */
+  async *profile(prompts: PromptInput[], opts: ProfileOptions = {}): AsyncGenerator<ProfileResult> {
+    const maxNew = opts.maxNewTokens ?? 8;
+    if (!Number.isInteger(maxNew) || maxNew < 1) throw new UserError(`--max-new-tokens must be a positive integer, got ${maxNew}`);
+    const windows = opts.windows;
+    if (windows !== undefined) {
+      if (!Number.isInteger(windows) || windows < 1 || maxNew % windows !== 0) {
+        throw new UserError(`--windows ${windows} must be a positive integer that divides --max-new-tokens ${maxNew}`);
+      }
+      if (opts.stopAtEos && windows > 1) throw new UserError('--windows cannot be combined with --stop-at-eos (stopped prompts have fewer steps than the windows need)');
+    }
+    const temperature = opts.temperature ?? 0;
+    if (!(temperature >= 0)) throw new UserError(`--temperature must be ≥ 0, got ${temperature}`);
+    const { lens, metrics, topK, batchSize } = this.lensFor(opts);
+
     // Tokenize and check every prompt before any work starts.
     const items = prompts.map((p, i) => ({
       index: i,
@@ -226,16 +265,22 @@ export class LensModel {
         );
       }
     }
-    const lens: LensOptions = { metrics, topK, anchorIds, interventions: opts.interventions?.length ? opts.interventions : undefined };
     const session = await this.session(lens);
     // Batches of similar lengths waste less on padding; results still come out in input order.
     const order = opts.sortByLength === false ? items : [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
     const ready = new Map<number, ProfileResult>();
-    const pool = new KvPool(); // this call's own: concurrent profile() calls never share buffers
+    // This call's own cache buffers (concurrent profile() calls never share them), sized for its largest batch.
+    const prefillTokens = opts.prefillTokens ?? 192;
+    let cacheFloats = 0;
+    for (let start = 0; start < order.length; start += batchSize) {
+      const batch = order.slice(start, start + batchSize);
+      cacheFloats = Math.max(cacheFloats, batch.length * (Math.max(...batch.map((b) => b.ids.length)) + maxNew - 1));
+    }
+    const pool = new KvPool(cacheFloats * this.spec.nKvHeads * this.spec.headDim);
     let next = 0;
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = order.slice(start, start + batchSize);
-      const results = await this.generateBatch(session, pool, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens: opts.prefillTokens ?? 512 });
+      const results = await this.generateBatch(session, pool, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens });
       for (const r of results) {
         if (windows !== undefined) {
           r.windows = {};
@@ -298,23 +343,34 @@ export class LensModel {
     for (let step = 0; step < o.maxNew; step++) {
       const parts: RunOutputs[] = [];
       if (step === 0) {
-        // The prefill runs in chunks of rows (its activations scale with rows × prompt length).
+        // The prefill runs in chunks of about prefillTokens tokens (activations and the returned
+        // cache entries scale with them): whole rows when several fit, else spans of one row's
+        // prompt, each attending to the spans before it through the cache.
         const rowsPerRun = Math.max(1, Math.floor(o.prefillTokens / maxLen));
+        const span = rowsPerRun > 1 ? maxLen : Math.min(maxLen, Math.max(1, o.prefillTokens));
         for (let r0 = 0; r0 < B; r0 += rowsPerRun) {
           const r1 = Math.min(B, r0 + rowsPerRun);
-          const rows = r1 - r0;
-          // one dummy slot, masked out: the prefill has no past, and a zero-length one is not allowed
-          const mask = new BigInt64Array(rows * (1 + maxLen));
-          for (let r = 0; r < rows; r++) mask.set(promptMask.subarray((r0 + r) * maxLen, (r0 + r + 1) * maxLen), r * (1 + maxLen) + 1);
-          const out = await session.run({
-            inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(inputIds.subarray(r0 * maxLen, r1 * maxLen), Number)), dims: [rows, maxLen, this.embeddings.dim] },
-            attention_mask: { type: 'int64', data: mask, dims: [rows, 1 + maxLen] },
-            position_ids: { type: 'int64', data: positions.subarray(r0 * maxLen, r1 * maxLen), dims: [rows, maxLen] },
-            past_length: { type: 'int64', data: new BigInt64Array(1), dims: [] },
-            ...cache.dummyFeeds(rows),
-          });
-          cache.write(out, r0, 0);
-          parts.push(out);
+          for (let t0 = 0; t0 < maxLen; t0 += span) {
+            const t1 = Math.min(maxLen, t0 + span);
+            const ids: number[] = [];
+            const pos = new BigInt64Array((r1 - r0) * (t1 - t0));
+            for (let r = r0; r < r1; r++) {
+              for (let t = t0; t < t1; t++) ids.push(Number(inputIds[r * maxLen + t]));
+              pos.set(positions.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * (t1 - t0));
+            }
+            // The first span has no past: one masked dummy slot stands in for the cache (a zero-length
+            // past is not allowed, and attending to the whole empty cache would cost time).
+            const first = t0 === 0;
+            const out = await session.run({
+              inputs_embeds: { type: 'float32', data: this.embeddings.lookup(ids), dims: [r1 - r0, t1 - t0, this.embeddings.dim] },
+              attention_mask: { type: 'int64', data: cache.prefillMask(promptMask, maxLen, r0, r1, t0, t1, first ? 1 : cache.slots), dims: [r1 - r0, (first ? 1 : cache.slots) + t1 - t0] },
+              position_ids: { type: 'int64', data: pos, dims: [r1 - r0, t1 - t0] },
+              past_length: { type: 'int64', data: BigInt64Array.of(BigInt(t0)), dims: [] },
+              ...(first ? cache.dummyFeeds(r1 - r0) : cache.feeds(r0, r1)),
+            });
+            cache.write(out, r0, t0);
+            if (t1 === maxLen) parts.push(out); // the lens at the prompt's last position
+          }
         }
         cache.fill(promptMask, maxLen);
       } else {
@@ -386,22 +442,22 @@ export class LensModel {
 }
 
 /**
- * Reusable cache buffers, one per past_key_values input, grown on demand and kept across the
- * batches of one profile() call (a fresh 2·layers buffer set per batch would leave the previous
- * set to the garbage collector, at times two sets alive at once).
+ * The cache buffers of one profile() call, each allocated once at the largest size any batch of the
+ * call needs (growing per batch would leave the outgrown set to the garbage collector, at times two
+ * sets alive at once).
  */
 class KvPool {
-  private buffers: Float32Array[] = [];
+  private readonly buffers: Float32Array[] = [];
 
-  /** A zeroed view of n floats of buffer i. */
+  constructor(private readonly floats: number) {}
+
+  /** A zeroed view of the first n floats of buffer i. */
   view(i: number, n: number): Float32Array {
-    let b = this.buffers[i];
-    if (!b || b.length < n) {
-      this.buffers[i] = new Float32Array(0); // let the old one go before allocating
-      b = this.buffers[i] = new Float32Array(n);
-      return b;
-    }
-    return b.subarray(0, n).fill(0);
+    const fresh = this.buffers[i] === undefined;
+    const b = (this.buffers[i] ??= new Float32Array(this.floats));
+    if (n > b.length) throw new Error(`KV buffer ${i}: ${n} floats asked of ${b.length}`);
+    const v = b.subarray(0, n);
+    return fresh ? v : v.fill(0);
   }
 }
 
@@ -431,7 +487,15 @@ class KvCache {
     this.slotMask = new BigInt64Array(batch * slots);
   }
 
-  /** The prefill's past: one zero slot per row (masked out by the caller's attention_mask). */
+  /** The cache of rows r0…r1 (all of them by default), in place. */
+  feeds(r0 = 0, r1 = this.batch): Record<string, Feed> {
+    const n = this.kvHeads * this.slots * this.headDim;
+    return Object.fromEntries(
+      this.names.map((name) => [name, { type: 'float32', data: this.views.get(name)!.subarray(r0 * n, r1 * n), dims: [r1 - r0, this.kvHeads, this.slots, this.headDim] }]),
+    );
+  }
+
+  /** The past of a prefill's first span: one zero slot per row, masked out by prefillMask. */
   dummyFeeds(rows: number): Record<string, Feed> {
     const n = rows * this.kvHeads * this.headDim;
     if (this.dummy.length < n) this.dummy = new Float32Array(n);
@@ -439,9 +503,19 @@ class KvCache {
     return Object.fromEntries(this.names.map((name) => [name, { type: 'float32', data, dims: [rows, this.kvHeads, 1, this.headDim] }]));
   }
 
-  /** The whole cache, in place. */
-  feeds(): Record<string, Feed> {
-    return Object.fromEntries(this.names.map((name) => [name, { type: 'float32', data: this.views.get(name)!, dims: [this.batch, this.kvHeads, this.slots, this.headDim] }]));
+  /**
+   * attention_mask for the prefill span t0…t1 of rows r0…r1 over `slots` past slots: slots 0…t0−1
+   * hold the span's earlier prompt positions (promptMask [batch, maxLen], left-padded), the rest
+   * are empty; then the span itself.
+   */
+  prefillMask(promptMask: BigInt64Array, maxLen: number, r0: number, r1: number, t0: number, t1: number, slots: number): BigInt64Array {
+    const w = slots + t1 - t0;
+    const mask = new BigInt64Array((r1 - r0) * w);
+    for (let r = r0; r < r1; r++) {
+      mask.set(promptMask.subarray(r * maxLen, r * maxLen + t0), (r - r0) * w);
+      mask.set(promptMask.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * w + slots);
+    }
+    return mask;
   }
 
   /** Copy a run's new entries [rows, kvHeads, seq, headDim] into rows r0… at slots at…; drops them from `out`. */

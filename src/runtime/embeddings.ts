@@ -10,7 +10,6 @@ export class EmbeddingReader {
   private readonly fd: number;
   private readonly width: number;
   private readonly rowBytes: number;
-  private readonly cache = new Map<number, Float32Array>();
 
   constructor(
     file: string,
@@ -25,27 +24,19 @@ export class EmbeddingReader {
     return this.width;
   }
 
-  private row(id: number): Float32Array {
-    let r = this.cache.get(id);
-    if (!r) {
-      r = new Float32Array(this.width);
-      const bytes = new Uint8Array(r.buffer);
-      let done = 0;
-      while (done < this.rowBytes) {
-        const n = fs.readSync(this.fd, bytes, done, this.rowBytes - done, this.weight.offset + id * this.rowBytes + done);
-        if (n === 0) throw new Error(`embedding row ${id}: the weight cache file ended early; delete the cache folder and retry`);
-        done += n;
-      }
-      // frequent tokens (BOS, padding, common words) repeat across prompts and steps
-      if (this.cache.size < 65536) this.cache.set(id, r);
-    }
-    return r;
-  }
-
-  /** [ids.length, width] rows, in order. */
+  /** [ids.length, width] rows, in order, each read from the file (the OS keeps its pages cached). */
   lookup(ids: ArrayLike<number>): Float32Array {
     const out = new Float32Array(ids.length * this.width);
-    for (let i = 0; i < ids.length; i++) out.set(this.row(ids[i]), i * this.width);
+    const bytes = new Uint8Array(out.buffer);
+    for (let i = 0; i < ids.length; i++) {
+      const at = i * this.rowBytes;
+      let done = 0;
+      while (done < this.rowBytes) {
+        const n = fs.readSync(this.fd, bytes, at + done, this.rowBytes - done, this.weight.offset + ids[i] * this.rowBytes + done);
+        if (n === 0) throw new Error(`embedding row ${ids[i]}: the weight cache file ended early; delete the cache folder and retry`);
+        done += n;
+      }
+    }
     return out;
   }
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { buildLensProbeGraph } from '../../src/graph/decoder.js';
+import { buildLensProbeGraph, layerGroups } from '../../src/graph/decoder.js';
 import { parseMetrics } from '../../src/graph/metrics.js';
 
 const V = 64;
@@ -117,4 +117,19 @@ it('metric names parse to canonical names and reject nonsense', () => {
   assert.throws(() => parseMetrics('entropyy'), /unknown metric 'entropyy'/);
   assert.throws(() => parseMetrics('kl:first'), /unknown metric/);
   assert.throws(() => parseMetrics(''), /no metric given/);
+});
+
+it('layer groups split the layers into contiguous near-equal ranges covering all of them', () => {
+  for (const [layers, groups] of [[12, 3], [12, 5], [7, 7], [7, 20], [1, 3], [32, 8], [5, 0]]) {
+    const gs = layerGroups(layers, groups);
+    assert.equal(gs.length, Math.max(1, Math.min(layers, groups)), `${layers} layers in ${groups} groups`);
+    assert.equal(gs[0][0], 0);
+    assert.equal(gs[gs.length - 1][1], layers);
+    for (let i = 0; i < gs.length; i++) {
+      assert.ok(gs[i][1] > gs[i][0], `group ${i} of ${layers}/${groups} is empty`);
+      if (i > 0) assert.equal(gs[i][0], gs[i - 1][1], 'groups are contiguous');
+    }
+    const sizes = gs.map(([a, b]) => b - a);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `near-equal sizes: ${sizes}`);
+  }
 });

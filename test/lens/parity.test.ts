@@ -56,14 +56,19 @@ for (const c of cases) {
     });
     after(async () => model.close());
 
+    // Prefill: whole batch in one run, one row at a time in spans of 3 tokens (each span attending
+    // to the earlier ones through the cache), one token at a time. Lens head: one group, two layer
+    // groups, one group per layer (kl:next and kl:final cross the group edges).
+    const n = g.prompts.length;
     const modes = [
-      { batchSize: 1, prefillTokens: 512, mode: 'single' },
-      { batchSize: g.prompts.length, prefillTokens: 512, mode: `batch of ${g.prompts.length}, left-padded` },
-      { batchSize: g.prompts.length, prefillTokens: 1, mode: `batch of ${g.prompts.length}, prefill one row at a time` },
+      { batchSize: 1, prefillTokens: 512, lensGroups: 1, mode: 'single' },
+      { batchSize: n, prefillTokens: 512, lensGroups: 2, mode: `batch of ${n}, left-padded, lens in 2 layer groups` },
+      { batchSize: n, prefillTokens: 3, lensGroups: 1, mode: `batch of ${n}, prefill in spans of 3 tokens` },
+      { batchSize: n, prefillTokens: 1, lensGroups: c.num_layers, mode: `batch of ${n}, prefill one token at a time, lens one layer per group` },
     ];
-    for (const { batchSize, prefillTokens, mode } of modes) {
+    for (const { batchSize, prefillTokens, lensGroups, mode } of modes) {
       it(`golden and extras metrics (${mode})`, async () => {
-        const rs = await collect(model.profile(prompts, { maxNewTokens: NEW, metrics, topK: 5, anchorIds: x.anchor_ids, batchSize, prefillTokens }));
+        const rs = await collect(model.profile(prompts, { maxNewTokens: NEW, metrics, topK: 5, anchorIds: x.anchor_ids, batchSize, prefillTokens, lensGroups }));
         for (const r of rs) {
           const gp = g.prompts[r.index];
           const xp = x.prompts[r.index];

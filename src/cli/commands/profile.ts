@@ -139,11 +139,13 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
 
   const t0 = performance.now();
   const dir = await resolveModel(modelArg);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true });
-  const loadSeconds = (performance.now() - t0) / 1000;
-
   let anchorIds: number[] | undefined;
   if (o.anchorIds) anchorIds = parseIdList(o.anchorIds, '--anchor-ids');
+  // The graph for this run's lens is built while loading (text anchors need the tokenizer first).
+  const lensOptions = o.anchors ? undefined : { metrics: o.metrics, topK, batchSize, anchorIds, interventions };
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: lensOptions });
+  const loadSeconds = (performance.now() - t0) / 1000;
+
   if (o.anchors) {
     if (!model.tokenizer) throw new UserError(`--anchors needs a tokenizer, and ${dir} has no tokenizer.json; use --anchor-ids`);
     const ids = o.anchors.split(',').filter((s) => s.length > 0).flatMap((s) => model.tokenizer!.uniqueIds(s));
