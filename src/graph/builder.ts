@@ -178,6 +178,19 @@ export class GraphBuilder {
     return bias && this.hasWeight(bias) ? this.add(y, this.weight(bias), `${name}/Add`) : y;
   }
 
+  /**
+   * Give a node's output a new name (e.g. a graph output's), before anything reads it: the graph
+   * then returns that tensor itself instead of an Identity copy.
+   */
+  rename(tensor: string, name: string): string {
+    const node = this.nodes.find((n) => n.output?.includes(tensor));
+    if (!node) throw new Error(`graph builder: no node produces '${tensor}'`);
+    if (this.nodes.some((n) => n.input?.includes(tensor))) throw new Error(`graph builder: '${tensor}' is already read, cannot rename it`);
+    node.output = node.output!.map((o) => (o === tensor ? name : o));
+    this.usedNames.add(name);
+    return name;
+  }
+
   toModel(opset = 20): onnxProto.onnx.IModelProto {
     return {
       irVersion: 8,

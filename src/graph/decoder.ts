@@ -292,9 +292,10 @@ class DecoderGraph {
     }
     const pastK = g.input(`past_key_values.${l}.key`, DT.FLOAT, ['batch', KV, 'slots', hd]);
     const pastV = g.input(`past_key_values.${l}.value`, DT.FLOAT, ['batch', KV, 'slots', hd]);
-    // Only this call's entries leave the graph; the runtime writes them into its static cache.
-    g.nodes.push({ opType: 'Identity', name: `${name}/k_new`, input: [k], output: [`new_key_values.${l}.key`] });
-    g.nodes.push({ opType: 'Identity', name: `${name}/v_new`, input: [vv], output: [`new_key_values.${l}.value`] });
+    // Only this call's entries leave the graph (as themselves, not copies); the runtime writes them
+    // into its static cache.
+    k = g.rename(k, `new_key_values.${l}.key`);
+    vv = g.rename(vv, `new_key_values.${l}.value`);
     g.output(`new_key_values.${l}.key`, DT.FLOAT, ['batch', KV, 'seq', hd]);
     g.output(`new_key_values.${l}.value`, DT.FLOAT, ['batch', KV, 'seq', hd]);
 
