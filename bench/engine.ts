@@ -16,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
 import { LensModel } from '../src/lens/model.js';
 import { randomTensor, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
 
@@ -41,7 +40,8 @@ function prompts(): { ids: number[] }[] {
 }
 
 async function bareMatmul(threads: number): Promise<{ ms: number; gflops: number }> {
-  const { onnx } = onnxProto;
+  // imported here: the profiling processes load only what a profile run loads
+  const { onnx } = (await import('onnx-proto')).default;
   const w = randomTensor(D * VOCAB, 99, 0.02);
   const model = onnx.ModelProto.encode(onnx.ModelProto.create({
     irVersion: 8,

@@ -1,0 +1,78 @@
+/**
+ * The lens graphs kept in the cache folder: one file per lens configuration (and graph code),
+ * reused by later loads, rebuilt when missing or empty; and results that do not depend on how the
+ * prefill is chunked or the lens head grouped.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, it } from 'node:test';
+import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import { writeTinyLlama } from '../helpers/tiny-model.js';
+
+let tmp: string;
+let modelDir: string;
+let cacheDir: string;
+
+before(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'el-graph-cache-'));
+  modelDir = writeTinyLlama(path.join(tmp, 'model'), { layers: 4, seed: 3 });
+  cacheDir = path.join(tmp, 'cache');
+});
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function graphFiles(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const d of fs.readdirSync(cacheDir)) {
+    for (const f of fs.readdirSync(path.join(cacheDir, d))) if (f.startsWith('graph-')) out.set(path.join(d, f), fs.statSync(path.join(cacheDir, d, f)).mtimeMs);
+  }
+  return out;
+}
+
+async function collect(it: AsyncIterable<ProfileResult>): Promise<ProfileResult[]> {
+  const out: ProfileResult[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+}
+
+it('a second load reuses the cached graph; another configuration adds one; an empty file is rebuilt', async () => {
+  const a = await LensModel.load(modelDir, { cacheDir });
+  await a.close();
+  const first = graphFiles();
+  assert.equal(first.size, 1);
+  const b = await LensModel.load(modelDir, { cacheDir });
+  assert.deepEqual(graphFiles(), first, 'the same configuration reuses its file untouched');
+  await b.prepare({ metrics: ['shannon', 'renyi:2'] });
+  await b.close();
+  assert.equal(graphFiles().size, 2, 'other metrics, another graph');
+  const [name] = first.keys();
+  fs.writeFileSync(path.join(cacheDir, name), '');
+  const c = await LensModel.load(modelDir, { cacheDir });
+  await c.close();
+  assert.ok(fs.statSync(path.join(cacheDir, name)).size > 0, 'an empty graph file is rebuilt');
+});
+
+it('results do not depend on prefill chunking or lens layer groups', async () => {
+  const model = await LensModel.load(modelDir, { cacheDir });
+  const prompts = ['Once upon a time there was a little fox who lived near the river.', 'Hi', 'The cat sat on the mat, and then it slept for a while in the sun.'];
+  const opts = { maxNewTokens: 5, metrics: ['shannon', 'renyi:0.5', 'kl:next', 'kl:final'], topK: 3, batchSize: 3 };
+  const ref = await collect(model.profile(prompts, { ...opts, prefillTokens: 4096, lensGroups: 1 }));
+  for (const variant of [
+    { prefillTokens: 5, lensGroups: 1 },
+    { prefillTokens: 1, lensGroups: 4 },
+    { prefillTokens: 20, lensGroups: 3 },
+  ]) {
+    const rs = await collect(model.profile(prompts, { ...opts, ...variant }));
+    for (const [i, r] of rs.entries()) {
+      const tag = `prompt ${i} ${JSON.stringify(variant)}`;
+      assert.deepEqual(r.generatedIds, ref[i].generatedIds, `${tag}: ids`);
+      assert.deepEqual(r.argmax, ref[i].argmax, `${tag}: argmax`);
+      for (const m of opts.metrics) {
+        r.metrics[m].forEach((row, t) => row.forEach((v, l) => assert.ok(Math.abs(v - ref[i].metrics[m][t][l]) < 1e-5, `${tag} ${m} step ${t} layer ${l}: ${v} vs ${ref[i].metrics[m][t][l]}`)));
+      }
+      assert.deepEqual(r.topk!.ids, ref[i].topk!.ids, `${tag}: top-k ids`);
+    }
+  }
+  await model.close();
+});
