@@ -1,5 +1,4 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
-import { resolveModelDir } from '../hub/index.js';
 import { UserError } from '../util/errors.js';
 
 /** commander collector for repeatable options. */
@@ -25,5 +24,6 @@ export function intArg(text: string, option: string, min?: number): number {
  * (HF_HOME / HF_HUB_CACHE) or downloaded there with a progress bar.
  */
 export async function resolveModel(arg: string): Promise<string> {
+  const { resolveModelDir } = await import('../hub/index.js'); // loaded only when a command needs it
   return resolveModelDir(arg);
 }

@@ -13,8 +13,9 @@ export interface MmluRow {
   answer: number;
 }
 
-export const MMLU_PROMPT_TYPES = ['base', 'instruct', 'thinking', 'humble'] as const;
-export type MmluPromptType = (typeof MMLU_PROMPT_TYPES)[number];
+import { MMLU_PROMPT_TYPES, type MmluPromptType } from './mmlu-prompt-types.js';
+
+export { MMLU_PROMPT_TYPES, type MmluPromptType };
 
 export interface MmluPrompt extends MmluRow {
   /** Position of the question in the loaded rows (before skipping). */

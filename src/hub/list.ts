@@ -1,4 +1,3 @@
-import { HubApiError, listFiles } from '@huggingface/hub';
 import type { RepoType, ResolvedHubOptions } from './env.js';
 import { hubErrorFrom, networkError } from './errors.js';
 
@@ -15,6 +14,8 @@ export async function listRepoFiles(
   revision: string,
   recursive = true,
 ): Promise<RemoteFile[]> {
+  // loaded on first use: a run on a local folder or the HF cache never needs it
+  const { HubApiError, listFiles } = await import('@huggingface/hub');
   const out: RemoteFile[] = [];
   // @huggingface/hub keeps the status and JSON message of a failure but not the hub's X-Error-Code header.
   let errorCode: string | null = null;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
-import { classifyFormats, formatClassification, type ClassificationResult } from '../../analysis/index.js';
-import { labelValues, profilesOf, readResults, renyiMetric } from '../../store/index.js';
+import type { ClassificationResult } from '../../analysis/index.js';
 import { parseIntOption, parseNumberList, selectLabelled } from './common.js';
 
 interface ClassifyFlags {
@@ -37,6 +36,8 @@ export function register(program: Command): void {
       if (!(testSize > 0)) throw new UserError(`--test-size must be a fraction in (0, 1) or a count, got '${flags.testSize}'`);
       const ks = flags.k ?? [3, 5, 7];
       if (ks.some((k) => k < 1)) throw new UserError('--k values must be positive');
+      const { classifyFormats, formatClassification } = await import('../../analysis/index.js');
+      const { labelValues, profilesOf, readResults, renyiMetric } = await import('../../store/index.js');
       const metrics = flags.metric ?? (flags.alpha ?? [0.5, 1, 5]).map(renyiMetric);
       const data = await readResults(results, { model: flags.model });
       const present = new Set(data.rows.map((r) => r.metric));

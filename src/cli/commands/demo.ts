@@ -2,9 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { generateStories, taskPrompt, DEMO_TASKS } from '../../datasets/demo-stories.js';
-import { runTinyStories } from '../../experiments/run.js';
-import { LensModel } from '../../lens/model.js';
-import { MANIFEST_FILE } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
 import { intArg, numberArg, resolveModel } from '../args.js';
@@ -56,6 +53,10 @@ profiles alone can tell which task group (continuation / counting / semantic) a 
 
 async function runDemo(o: DemoOptions): Promise<void> {
   const t0 = performance.now();
+  // the engine, the store and the experiment loop load with the command that uses them
+  const { runTinyStories } = await import('../../experiments/run.js');
+  const { LensModel } = await import('../../lens/model.js');
+  const { MANIFEST_FILE } = await import('../../store/index.js');
   const modelDir = o.model ? await resolveModel(o.model) : assetPath('demo-model');
   const nStories = intArg(o.nStories, '--n-stories', 1);
   const maxNewTokens = intArg(o.maxNewTokens, '--max-new-tokens', 1);

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
-import { evaluateByGroup, evaluateProfiles, formatEvaluation, formatGroupEvaluation, type EvaluationResult, type GroupEvaluation, type Label } from '../../analysis/index.js';
-import { labelValues, profilesOf, readResults } from '../../store/index.js';
+import type { EvaluationResult, GroupEvaluation, Label } from '../../analysis/index.js';
 import { csvTable, parseIntOption, selectLabelled } from './common.js';
 
 interface EvaluateFlags {
@@ -38,6 +37,8 @@ export function register(program: Command): void {
     .action(async (results: string, flags: EvaluateFlags) => {
       if (flags.weights !== 'uniform' && flags.weights !== 'distance') throw new UserError(`--weights must be uniform or distance, got '${flags.weights}'`);
       const weights = flags.weights;
+      const { evaluateByGroup, evaluateProfiles, formatEvaluation, formatGroupEvaluation } = await import('../../analysis/index.js');
+      const { labelValues, profilesOf, readResults } = await import('../../store/index.js');
       const data = await readResults(results, { metric: flags.metric, model: flags.model });
       const all = await (async () => {
         if (data.rows.length > 0) return data.rows;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { inspectModel, type InspectReport } from '../../models/inspect.js';
+import type { InspectReport } from '../../models/inspect.js';
 import { resolveModel } from '../args.js';
 
 function bytes(n: number): string {
@@ -84,6 +84,7 @@ export function register(program: Command): void {
     .argument('<model>', 'model folder (config.json + *.safetensors)')
     .option('--json', 'print one JSON document')
     .action(async (modelArg: string, o: { json?: boolean }) => {
+      const { inspectModel } = await import('../../models/inspect.js');
       const report = inspectModel(await resolveModel(modelArg));
       process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspect(report));
     });

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { matrixOf, writeRunFigures } from '../../experiments/figures.js';
-import { heatmap, renderSpec } from '../../plot/index.js';
-import { readResults } from '../../store/index.js';
 import { UserError } from '../../util/errors.js';
 
 const DEFAULT_LABEL: Record<string, string> = { tinystories: 'task', mmlu: 'correct', formats: 'format' };
@@ -18,6 +15,9 @@ export function register(program: Command): void {
     .option('--metric <name>', 'only this metric')
     .option('--sample <id>', 'also draw the steps × layers heatmap of one sample')
     .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string }) => {
+      const { matrixOf, writeRunFigures } = await import('../../experiments/figures.js');
+      const { heatmap, renderSpec } = await import('../../plot/index.js');
+      const { readResults } = await import('../../store/index.js');
       const data = await readResults(results, o.metric ? { metric: o.metric } : {});
       if (data.rows.length === 0) throw new UserError(`${results} has no rows${o.metric ? ` for metric '${o.metric}'` : ''}`);
       const experiment = data.manifest.experiment;

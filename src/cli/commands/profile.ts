@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Intervention } from '../../graph/decoder.js';
 import { METRIC_HELP } from '../../graph/metrics.js';
-import { LensModel, type ProfileResult, type PromptInput } from '../../lens/model.js';
+import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
 import { collect, intArg, numberArg, resolveModel } from '../args.js';
@@ -143,6 +143,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   if (o.anchorIds) anchorIds = parseIdList(o.anchorIds, '--anchor-ids');
   // The graph for this run's lens is built while loading (text anchors need the tokenizer first).
   const lensOptions = o.anchors ? undefined : { metrics: o.metrics, topK, batchSize, anchorIds, interventions };
+  const { LensModel } = await import('../../lens/model.js');
   const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: lensOptions });
   const loadSeconds = (performance.now() - t0) / 1000;
 

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { MMLU_PROMPT_TYPES, type MmluPromptType } from '../../datasets/mmlu.js';
-import { runFamilies, runFormats, runMmlu, runTinyStories, type CommonRunOptions, type RunSummary } from '../../experiments/run.js';
+import { MMLU_PROMPT_TYPES, type MmluPromptType } from '../../datasets/mmlu-prompt-types.js';
+import type { CommonRunOptions, RunSummary } from '../../experiments/run.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
 import { intArg, numberArg } from '../args.js';
+
+/** The experiment runs (engine, datasets, store, figures) load only when a run starts. */
+const experiments = () => import('../../experiments/run.js');
 
 interface Common {
   out?: string;
@@ -68,7 +71,7 @@ export function register(program: Command): void {
     'results/tinystories',
   ).action(async (o: Common & { model: string; dataset: string; nStories: string; maxNewTokens: string; temperature: string }) => {
     summary(
-      await runTinyStories({
+      await (await experiments()).runTinyStories({
         ...common(o),
         model: o.model,
         dataset: o.dataset,
@@ -90,7 +93,7 @@ export function register(program: Command): void {
     'results/mmlu',
   ).action(async (o: Common & { model: string; dataset: string; promptType: string; maxNewTokens: string }) => {
     if (!(MMLU_PROMPT_TYPES as readonly string[]).includes(o.promptType)) throw new UserError(`--prompt-type '${o.promptType}': expected one of ${MMLU_PROMPT_TYPES.join(', ')}`);
-    summary(await runMmlu({ ...common(o), model: o.model, dataset: o.dataset, promptType: o.promptType as MmluPromptType, maxNewTokens: intArg(o.maxNewTokens, '--max-new-tokens', 1) }));
+    summary(await (await experiments()).runMmlu({ ...common(o), model: o.model, dataset: o.dataset, promptType: o.promptType as MmluPromptType, maxNewTokens: intArg(o.maxNewTokens, '--max-new-tokens', 1) }));
   });
 
   addCommon(
@@ -106,7 +109,7 @@ export function register(program: Command): void {
     'results/formats',
   ).action(async (o: Common & { model: string; topics: string; maxNewTokens: string; alpha: string[]; windows: string; k: string[] }) => {
     summary(
-      await runFormats({
+      await (await experiments()).runFormats({
         ...common(o),
         model: o.model,
         topicsFile: o.topics,
@@ -134,7 +137,7 @@ export function register(program: Command): void {
   ).action(async (o: Common & { models: string[]; samples: string; maxNewTokens: string; temperature: string; depthGrid?: string; perplexity: string; tsneIter: string; tsneMethod: string }) => {
     if (o.tsneMethod !== 'barnes_hut' && o.tsneMethod !== 'exact') throw new UserError(`--tsne-method '${o.tsneMethod}': expected barnes_hut or exact`);
     summary(
-      await runFamilies({
+      await (await experiments()).runFamilies({
         ...common(o),
         models: o.models,
         samples: intArg(o.samples, '--samples', 1),
