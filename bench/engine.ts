@@ -110,6 +110,14 @@ async function child(mode: string, dir: string, cacheDir: string, arg?: string):
   process.stdout.write(JSON.stringify(result));
 }
 
+/** The batch-8 workload through the real CLI, in its own process; its JSON reports times and peak RSS. */
+function cliRun(modelDir: string, cache: string): { timing: { load_seconds: number; generate_seconds: number }; memory: { peak_rss_mb: number } } {
+  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const args = [main, 'profile', modelDir, '--cache-dir', cache, '--batch-size', '8', '--max-new-tokens', String(NEW_TOKENS), '--json'];
+  for (const p of prompts()) args.push('--input-ids', p.ids.join(','));
+  return JSON.parse(execFileSync(process.execPath, args, { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString());
+}
+
 async function main(): Promise<void> {
   const [mode, dir, cacheDir, arg] = process.argv.slice(2);
   if (['write', 'profile', 'load', 'matmul'].includes(mode)) return child(mode, dir, cacheDir, arg);
@@ -127,6 +135,7 @@ async function main(): Promise<void> {
     const cold = inChild('load', modelDir, cache, '8');
     const warm = inChild('load', modelDir, cache, '8');
     const runs = [inChild('profile', modelDir, cache, '1'), inChild('profile', modelDir, cache, '8')];
+    const cli = cliRun(modelDir, cache);
     const matmul = inChild('matmul', modelDir, cache);
     const f = (v: number): string => v.toFixed(2);
     const mb = (v: number): string => `${v.toFixed(0)} MB (${(v / weightMB).toFixed(2)}× the ${weightMB.toFixed(0)} MB of fp32 weights)`;
@@ -136,6 +145,7 @@ async function main(): Promise<void> {
       const r = runs[i];
       console.log(`profile batch ${bs}: ${f(r.seconds)} s, ${f(r.tokensPerSecond)} generated tokens/s; peak RSS of the process ${mb(r.peakRssMB)}`);
     }
+    console.log(`the same with the CLI, entropylens profile --batch-size 8 --json: load ${f(cli.timing.load_seconds)} s, generate ${f(cli.timing.generate_seconds)} s; peak RSS ${mb(cli.memory.peak_rss_mb)}`);
     console.log(`all ${ALL_METRICS.length} metrics at once, batch 8: ${f(runs[1].allMetrics)} s = ${(runs[1].allMetrics / runs[1].seconds).toFixed(2)}× Shannon alone`);
     console.log(`bare onnxruntime MatMul 12×768 · 768×50257: ${matmul.ms.toFixed(2)} ms, ${matmul.gflops.toFixed(1)} GFLOP/s`);
   } finally {

@@ -192,6 +192,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
         ...(r.topk ? { topk: r.topk } : {}),
       })),
       timing: { load_seconds: round(loadSeconds), generate_seconds: round(generateSeconds) },
+      memory: { peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
     };
     process.stdout.write(JSON.stringify(doc) + '\n');
   } else {
