@@ -84,9 +84,10 @@ async function openSink(out: string, model: string, experiment: string, options:
   return { sink, done: writer.existingSampleIds() };
 }
 
-async function loadModel(id: string, o: CommonRunOptions): Promise<{ model: LensModel; name: string }> {
+/** Load a model with the graph for the run's metrics and batch size built at once (one session, not two). */
+async function loadModel(id: string, o: CommonRunOptions, metrics: string[]): Promise<{ model: LensModel; name: string }> {
   const dir = await resolveModelDir(id);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true });
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, profile: { batchSize: o.batchSize, metrics } });
   return { model, name: id };
 }
 
@@ -114,7 +115,7 @@ export async function runTinyStories(o: TinyStoriesRunOptions): Promise<RunSumma
   const samples = limitSamples(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit);
   const options = { dataset: o.dataset ?? 'roneneldan/TinyStories', nStories: o.nStories, limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
   const { sink, done } = await openSink(o.out, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' });
-  const { model, name } = await loadModel(o.model, o);
+  const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
     const res = await runLoop(model, samples, done, sink, loopOptions('tinystories', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
     return await finishEvaluation(o, 'tinystories', 'task', res, t0);
@@ -138,7 +139,7 @@ export async function runMmlu(o: MmluRunOptions): Promise<RunSummary> {
   const samples = limitSamples(mmluSamples(rows, o.promptType), o.limit);
   const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
   const { sink, done } = await openSink(o.out, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' });
-  const { model, name } = await loadModel(o.model, o);
+  const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
     const loop = loopOptions('mmlu', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon']);
     loop.finish = mmluFinish(o.referenceQuirks);
@@ -167,7 +168,7 @@ export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const metrics = o.alphas.map((a) => (a === 1 ? 'shannon' : `renyi:${a === Infinity ? 'inf' : a}`));
   const options = { topics: path.basename(o.topicsFile), limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, alphas: o.alphas, windows: o.windows, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics };
   const { sink, done } = await openSink(o.out, o.model, 'formats', options, { format: 'string', topic: 'string' });
-  const { model, name } = await loadModel(o.model, o);
+  const { model, name } = await loadModel(o.model, o, metrics);
   let res: { written: number; skipped: number };
   try {
     res = await runLoop(model, samples, done, sink, loopOptions('formats', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics));
@@ -214,7 +215,7 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
   let written = 0;
   let skipped = 0;
   for (let m = 0; m < o.models.length; m++) {
-    const { model, name } = await loadModel(o.models[m], o);
+    const { model, name } = await loadModel(o.models[m], o, ['shannon']);
     try {
       const samples = familySamples(model, name, o.samples, m * o.samples);
       const res = await runLoop(model, samples, done, sink, loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));

@@ -101,6 +101,37 @@ const DEFAULT_METRICS = 'shannon';
  */
 const LENS_ROWS_PER_GROUP = 32;
 
+/** A session and how many profile() calls are running on it. */
+interface SessionEntry {
+  key: string;
+  session: Promise<GraphSession>;
+  users: number;
+  /** Replaced by another configuration: released when its last user finishes. */
+  retired: boolean;
+  released: boolean;
+}
+
+/** Release a replaced session now, or mark it for release when its last profile() call ends. */
+async function retire(entry: SessionEntry): Promise<void> {
+  entry.retired = true;
+  if (entry.users > 0) return;
+  let session: GraphSession;
+  try {
+    session = await entry.session;
+  } catch {
+    return; // it never started: nothing to release
+  }
+  if (entry.users === 0 && !entry.released) {
+    entry.released = true;
+    await session.release();
+  }
+}
+
+/** JSON.stringify replacer keeping NaN and ±Infinity apart (they would all print as null). */
+function exactNumbers(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
 let codeHash: string | undefined;
 
 /** A digest of the modules that build decoder graphs (as shipped), part of every graph file's name. */
@@ -116,7 +147,7 @@ function graphCodeHash(): string {
 /** A loaded checkpoint, ready to profile prompts. */
 export class LensModel {
   /** The session of the last lens configuration used; one at a time, since each holds the weights. */
-  private current: { key: string; session: Promise<GraphSession> } | undefined;
+  private current: SessionEntry | undefined;
   private readonly embeddings: EmbeddingReader;
 
   private constructor(
@@ -156,6 +187,12 @@ export class LensModel {
     return model;
   }
 
+  /** Whether the rotary parameters depend on the longest position of a call (LongRoPE, dynamic NTK). */
+  private get ropeDependsOnLength(): boolean {
+    const r = this.spec.rope;
+    return (Array.isArray(r) ? r : [r]).some((x) => x !== undefined && x !== null && (x.long !== undefined || x.dynamic !== undefined));
+  }
+
   get nLayers(): number {
     return this.spec.nLayers;
   }
@@ -169,30 +206,31 @@ export class LensModel {
 
   /**
    * The ONNX session for a lens head / intervention set, built on first use. Only the latest is
-   * kept: each session holds the model's weights, so switching configurations releases the old one.
+   * kept: each session holds the model's weights, so switching configurations retires the old one,
+   * released as soon as no profile() call still runs on it. The bookkeeping is synchronous, so
+   * concurrent calls share one build of a configuration and never lose track of a session.
    */
-  private async session(lens: LensOptions): Promise<GraphSession> {
+  private session(lens: LensOptions): SessionEntry {
     // The cache folder is already specific to the checkpoint and its spec; the graph file name adds
     // the lens options and the graph-building code itself, so a cached graph is never stale.
-    const key = createHash('sha256').update(JSON.stringify(lens)).update(graphCodeHash()).digest('hex').slice(0, 16);
-    if (this.current?.key === key) return this.current.session;
-    if (this.current) {
-      const old = this.current.session;
-      this.current = undefined;
-      await (await old).release();
-    }
-    const file = path.join(this.cache.dir, `graph-${key}.onnx`);
-    if (!(fs.existsSync(file) && fs.statSync(file).size > 0)) {
-      // Built on first use only: the ONNX builder (and protobuf.js) need not be loaded otherwise.
-      const { buildDecoderGraph } = await import('../graph/decoder.js');
-      const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, file);
-    }
-    const session = GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device });
-    this.current = { key, session };
-    return session;
+    const key = createHash('sha256').update(JSON.stringify(lens, exactNumbers)).update(graphCodeHash()).digest('hex').slice(0, 16);
+    if (this.current?.key === key) return this.current;
+    const old = this.current;
+    const session = (async (): Promise<GraphSession> => {
+      if (old) await retire(old); // before building: at most one set of weights, unless old is in use
+      const file = path.join(this.cache.dir, `graph-${key}.onnx`);
+      if (!(fs.existsSync(file) && fs.statSync(file).size > 0)) {
+        // Built on first use only: the ONNX builder (and protobuf.js) need not be loaded otherwise.
+        const { buildDecoderGraph } = await import('../graph/decoder.js');
+        const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, bytes);
+        fs.renameSync(tmp, file);
+      }
+      return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device });
+    })();
+    this.current = { key, session, users: 0, retired: false, released: false };
+    return this.current;
   }
 
   /** Token ids of a prompt: text is tokenized and gets BOS when the tokenizer has one; ids are verbatim. */
@@ -252,7 +290,7 @@ export class LensModel {
    * measures profiling only. load() prepares its `profile` options.
    */
   async prepare(opts: ProfileOptions = {}): Promise<void> {
-    await this.session(this.lensFor(opts).lens);
+    await this.session(this.lensFor(opts).lens).session;
   }
 
   /** Profile prompts, yielding each prompt's result in input order as soon as it and all before it are done. */
@@ -284,12 +322,29 @@ export class LensModel {
         );
       }
     }
-    const session = await this.session(lens);
+    const entry = this.session(lens);
+    entry.users += 1; // at once: a concurrent switch must not release it under this call
+    try {
+      const session = await entry.session;
+      yield* this.run(session, items, { ...opts, maxNew, temperature, metrics, topK, batchSize, windows });
+    } finally {
+      entry.users = Math.max(0, entry.users - 1);
+      if (entry.retired && entry.users === 0) await retire(entry);
+    }
+  }
+
+  private async *run(
+    session: GraphSession,
+    items: { index: number; stream: number; ids: number[]; text: string | null }[],
+    opts: ProfileOptions & { maxNew: number; temperature: number; metrics: Metric[]; topK: number; batchSize: number },
+  ): AsyncGenerator<ProfileResult> {
+    const { maxNew, temperature, metrics, topK, batchSize, windows } = opts;
     // Batches of similar lengths waste less on padding; results still come out in input order.
     const order = opts.sortByLength === false ? items : [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
     const ready = new Map<number, ProfileResult>();
     // This call's own cache buffers (concurrent profile() calls never share them), sized for its largest batch.
     const prefillTokens = opts.prefillTokens ?? 192;
+    if (!Number.isInteger(prefillTokens) || prefillTokens < 1) throw new UserError(`prefillTokens must be a positive integer, got ${prefillTokens}`);
     let cacheFloats = 0;
     for (let start = 0; start < order.length; start += batchSize) {
       const batch = order.slice(start, start + batchSize);
@@ -365,8 +420,10 @@ export class LensModel {
         // The prefill runs in chunks of about prefillTokens tokens (activations and the returned
         // cache entries scale with them): whole rows when several fit, else spans of one row's
         // prompt, each attending to the spans before it through the cache.
+        // Rotary parameters chosen per call from its longest position (LongRoPE, dynamic NTK) would
+        // differ between spans, unlike Hugging Face's one forward over the prompt: no spans then.
         const rowsPerRun = Math.max(1, Math.floor(o.prefillTokens / maxLen));
-        const span = rowsPerRun > 1 ? maxLen : Math.min(maxLen, Math.max(1, o.prefillTokens));
+        const span = rowsPerRun > 1 || this.ropeDependsOnLength ? maxLen : Math.min(maxLen, o.prefillTokens);
         for (let r0 = 0; r0 < B; r0 += rowsPerRun) {
           const r1 = Math.min(B, r0 + rowsPerRun);
           for (let t0 = 0; t0 < maxLen; t0 += span) {
@@ -454,8 +511,12 @@ export class LensModel {
   }
 
   async close(): Promise<void> {
-    if (this.current) await (await this.current.session).release();
+    const entry = this.current;
     this.current = undefined;
+    if (entry) {
+      entry.users = 0; // close() ends every use
+      await retire(entry);
+    }
     this.embeddings.close();
   }
 }

@@ -9,7 +9,8 @@ let gc: GcFunction | null | undefined;
  * A young-generation ("minor") garbage collection, where the runtime can have one: frees the
  * short-lived typed arrays (run outputs) whose memory lives outside the V8 heap, which V8 otherwise
  * lets grow by up to 64 MB before it collects. Uses `global.gc` when Node runs with --expose-gc,
- * else exposes it once through V8's flags in a fresh context; a no-op if neither works.
+ * else exposes it once through V8's flags in one fresh context (the flag is turned back off at
+ * once); a no-op if neither works.
  */
 export function collectYoungGarbage(): void {
   if (gc === undefined) {
@@ -20,6 +21,9 @@ export function collectYoungGarbage(): void {
         gc = vm.runInNewContext('gc') as GcFunction;
       } catch {
         gc = null;
+      } finally {
+        // only that one context gets it: contexts and workers created later do not
+        v8.setFlagsFromString('--no-expose-gc');
       }
     }
   }

@@ -5,6 +5,8 @@ import { after, describe, it } from 'node:test';
 import { writeRawSafetensors, tempDir } from '../helpers/safetensors-writer.js';
 import { golden, PARITY_DIR } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/run-cli.js';
+import { TextTokenizer } from '../../src/tokenizer/index.js';
+import { assetPath } from '../../src/util/package.js';
 
 const cache = tempDir('el-cli-cache-');
 after(() => fs.rmSync(cache, { recursive: true, force: true }));
@@ -186,5 +188,18 @@ describe('entropylens profile --device', () => {
 
   it('an unknown device names the option', () => {
     assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--device', 'tpu', '--cache-dir', cache]), '--device');
+  });
+
+  it('--anchors (text, tokenized before the model loads) equals --anchor-ids with those tokens', () => {
+    const demo = assetPath('demo-model');
+    const ids = [' the', ' a', ' and'].flatMap((w) => TextTokenizer.load(demo)!.uniqueIds(w));
+    const base = ['profile', demo, '--cache-dir', cache, '--prompt', 'Once upon a time, a fox', '--max-new-tokens', '3', '--metrics', 'shannon,anchored:shannon', '--json'];
+    const byText = runCli([...base, '--anchors', ' the, a, and']);
+    const byIds = runCli([...base, '--anchor-ids', [...new Set(ids)].join(',')]);
+    assert.equal(byText.code, 0, byText.stderr);
+    assert.equal(byIds.code, 0, byIds.stderr);
+    const a = JSON.parse(byText.stdout).results[0].metrics['anchored:shannon'];
+    assert.deepEqual(a, JSON.parse(byIds.stdout).results[0].metrics['anchored:shannon']);
+    assert.ok(a.flat().some((v: number) => v > 0), 'anchored entropies are not all zero');
   });
 });

@@ -76,3 +76,28 @@ it('results do not depend on prefill chunking or lens layer groups', async () =>
   }
   await model.close();
 });
+
+it('two profile() calls with different graphs can interleave; the replaced session outlives its last user', async () => {
+  const model = await LensModel.load(modelDir, { cacheDir });
+  const prompts = ['Once upon a time', 'The dog ran home', 'A small red bird sang'];
+  const optsA = { maxNewTokens: 3, batchSize: 1 };
+  const optsB = { maxNewTokens: 3, batchSize: 2, lensGroups: 2, metrics: ['shannon', 'renyi:2'] };
+  const wantA = await collect(model.profile(prompts, optsA));
+  const wantB = await collect(model.profile(prompts, optsB));
+  const a = model.profile(prompts, optsA);
+  const gotA = [(await a.next()).value as ProfileResult];
+  const gotB = await collect(model.profile(prompts, optsB)); // switches graphs while `a` is mid-way
+  for await (const r of a) gotA.push(r);
+  assert.deepEqual(gotA.map((r) => r.generatedIds), wantA.map((r) => r.generatedIds));
+  assert.deepEqual(gotA.map((r) => r.metrics.shannon), wantA.map((r) => r.metrics.shannon));
+  assert.deepEqual(gotB.map((r) => r.metrics['renyi:2']), wantB.map((r) => r.metrics['renyi:2']));
+  await model.close();
+});
+
+it('prefillTokens must be a positive integer', async () => {
+  const model = await LensModel.load(modelDir, { cacheDir });
+  for (const bad of [0, 2.5, Number.NaN]) {
+    await assert.rejects(collect(model.profile(['Hi'], { prefillTokens: bad })), /prefillTokens must be a positive integer/);
+  }
+  await model.close();
+});

@@ -110,10 +110,12 @@ describe('phi3 LongRoPE against a float64 reference of HF semantics', () => {
     ['beyond the original context from the start (long factors)', [[1, 17, 33, 5, 71, 9, 40, 12, 64, 3]]],
   ];
   for (const [what, prompts] of cases) {
-    it(`matches the reference ${what}, single and batched`, async () => {
-      for (const batchSize of [1, prompts.length]) {
+    it(`matches the reference ${what}, single, batched, and with a small prefillTokens`, async () => {
+      // prefillTokens 3 would split the 10-token prompt into spans, whose rotary factors would then
+      // be chosen per span: the engine keeps such prompts whole
+      for (const [batchSize, prefillTokens] of [[1, undefined], [prompts.length, undefined], [1, 3]]) {
         const rs: ProfileResult[] = [];
-        for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
+        for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize, prefillTokens })) rs.push(r);
         for (const r of rs) {
           const want = referenceProfile(prompts[r.index], STEPS, phi3Reference(ckpt), phi3Lens(ckpt));
           assertMatchesReference(r, want, TOL);

@@ -141,17 +141,17 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const dir = await resolveModel(modelArg);
   let anchorIds: number[] | undefined;
   if (o.anchorIds) anchorIds = parseIdList(o.anchorIds, '--anchor-ids');
-  // The graph for this run's lens is built while loading (text anchors need the tokenizer first).
-  const lensOptions = o.anchors ? undefined : { metrics: o.metrics, topK, batchSize, anchorIds, interventions };
-  const { LensModel } = await import('../../lens/model.js');
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: lensOptions });
-  const loadSeconds = (performance.now() - t0) / 1000;
-
   if (o.anchors) {
-    if (!model.tokenizer) throw new UserError(`--anchors needs a tokenizer, and ${dir} has no tokenizer.json; use --anchor-ids`);
-    const ids = o.anchors.split(',').filter((s) => s.length > 0).flatMap((s) => model.tokenizer!.uniqueIds(s));
+    // text anchors are tokenized before loading, so the graph built at load is the run's own
+    const { TextTokenizer } = await import('../../tokenizer/index.js');
+    const tokenizer = TextTokenizer.load(dir);
+    if (!tokenizer) throw new UserError(`--anchors needs a tokenizer, and ${dir} has no tokenizer.json; use --anchor-ids`);
+    const ids = o.anchors.split(',').filter((s) => s.length > 0).flatMap((s) => tokenizer.uniqueIds(s));
     anchorIds = [...new Set([...(anchorIds ?? []), ...ids])];
   }
+  const { LensModel } = await import('../../lens/model.js');
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: { metrics: o.metrics, topK, batchSize, anchorIds, interventions } });
+  const loadSeconds = (performance.now() - t0) / 1000;
 
   const bar = new ProgressBar({ total: prompts.length, label: 'profiling', unit: 'prompts' });
   const t1 = performance.now();
