@@ -466,42 +466,9 @@ class DecoderGraph {
       normed = g.linear(normed, 'unembed_proj.weight', undefined, '/lens/project_out');
       width = g.weightDims('unembed_proj.weight')[1];
     }
-    const gemms: GraphNode[] = [];
-    for (const v of this.lensBody(normed, width, layerGroups(L, this.lens.layerGroups ?? 1), '/lens', gemms)) {
-      g.nodes.push({ opType: 'Identity', name: `/out/${v.name}`, input: [v.value], output: [v.name] });
-      g.output(v.name, v.elemType, v.shape);
-    }
-    // First in the node list (ONNX Runtime sorts the graph itself): ONNX Runtime pre-packs weights
-    // in node order, each while its unpacked copy is still mapped, so packing the largest matrix
-    // first keeps the load's peak at (all packed weights) + (one small matrix) rather than + the
-    // unembedding. GPT-2 small: peak RSS while loading 716 → 576 MB. The node list is therefore not
-    // in topological order, which ONNX Runtime accepts (onnx.checker would not).
-    const rest = g.nodes.filter((n) => !gemms.includes(n));
-    g.nodes.length = 0;
-    g.nodes.push(...gemms, ...rest);
-  }
-
-  /**
-   * The lens over `groups` of layers, appended to the current node list: per group one Gemm and
-   * the reductions; returns the output values in lensOutputSpecs order.
-   */
-  private lensBody(normed: string, width: number, groups: [number, number][], tag: string, gemms: GraphNode[]): LensValue[] {
-    const { g, spec } = this;
-    const L = spec.nLayers;
-    const V = spec.vocabSize;
     const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
     const bias = g.hasWeight('lm_head.bias') ? g.weight('lm_head.bias') : undefined;
-    const logitsOf = (x: string, rows: number, name: string): string => {
-      const flat = g.reshape(x, [-1, width], `${name}/flatten`); // [batch·rows, e]
-      let logits = g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], `${name}/lm_head/Gemm`, { transB: 1 }); // [batch·rows, V]
-      gemms.push(g.nodes[g.nodes.length - 1]);
-      if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), `${name}/logits_scaling`);
-      if (spec.finalSoftcap) {
-        const c = g.scalarF(spec.finalSoftcap);
-        logits = g.mul(g.op1('Tanh', [g.div(logits, c, `${name}/softcap_div`)], `${name}/softcap_tanh`), c, `${name}/softcap_mul`);
-      }
-      return g.reshape(logits, [-1, rows, V], `${name}/logits`); // [batch, rows, V]
-    };
+    const groups = layerGroups(L, this.lens.layerGroups ?? 1);
     // Top group first: its final-layer log-probabilities serve kl:final in the groups below, and
     // each group's first layer serves kl:next of the group under it.
     const parts: LensParts[] = [];
@@ -511,10 +478,17 @@ class DecoderGraph {
     const needs = { final: kl.some((m) => m.kind === 'kl' && m.target === 'final'), next: kl.some((m) => m.kind === 'kl' && m.target !== 'final') };
     for (let gi = groups.length - 1; gi >= 0; gi--) {
       const [a, b] = groups[gi];
-      const name = groups.length === 1 ? tag : `${tag}/group${gi}`;
+      const name = groups.length === 1 ? '/lens' : `/lens/group${gi}`;
       const x = groups.length === 1 ? normed : g.slice(normed, [a], [b], [1], `${name}/layers`);
-      const logits3 = logitsOf(x, b - a, name);
-      if (gi === groups.length - 1) finalLogits = g.op1('Gather', [logits3, g.scalarI(b - a - 1)], `${tag}/final_logits`, { axis: 1 }); // [batch, V]
+      const flat = g.reshape(x, [-1, width], `${name}/flatten`); // [batch·rows, e]
+      let logits = g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], `${name}/lm_head/Gemm`, { transB: 1 }); // [batch·rows, V]
+      if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), `${name}/logits_scaling`);
+      if (spec.finalSoftcap) {
+        const c = g.scalarF(spec.finalSoftcap);
+        logits = g.mul(g.op1('Tanh', [g.div(logits, c, `${name}/softcap_div`)], `${name}/softcap_tanh`), c, `${name}/softcap_mul`);
+      }
+      const logits3 = g.reshape(logits, [-1, b - a, V], `${name}/logits`); // [batch, rows, V]
+      if (gi === groups.length - 1) finalLogits = g.op1('Gather', [logits3, g.scalarI(b - a - 1)], '/lens/final_logits', { axis: 1 }); // [batch, V]
       const m = new LensMetrics(g, b - a, this.lens, ctx, name);
       parts[gi] = m.build(logits3);
       ctx = {
@@ -522,49 +496,53 @@ class DecoderGraph {
         nextLp: needs.next ? m.firstLayerLp() : undefined,
       };
     }
-    const specs = lensOutputSpecs(L, V, this.lens);
-    return joinLensParts(g, parts, this.lens, tag, finalLogits).map((value, i) => ({ ...specs[i], value }));
+    nameOutputs(g, lensOutputs(g, parts, L, V, this.lens, finalLogits));
+    // The unembedding Gemms first in the node list (ONNX Runtime sorts the graph itself): ONNX
+    // Runtime pre-packs weights in node order, each while its unpacked copy is still mapped, so
+    // packing the largest matrix first keeps the load's peak at (all packed weights) + (one small
+    // matrix) rather than + the unembedding. GPT-2 small: peak RSS while loading 716 → 576 MB. The
+    // node list is therefore not in topological order, which ONNX Runtime accepts (onnx.checker
+    // would not).
+    const first = (n: GraphBuilder['nodes'][number]): boolean => n.opType === 'Gemm' && n.name!.endsWith('/lm_head/Gemm');
+    const reordered = [...g.nodes.filter(first), ...g.nodes.filter((n) => !first(n))];
+    g.nodes.length = 0;
+    g.nodes.push(...reordered);
   }
 }
 
-type GraphNode = GraphBuilder['nodes'][number];
-
-/** One lens output: its graph output name, type and shape. */
-interface LensOutputSpec {
+/** A lens output: its graph output name, the tensor that holds it, its type and shape. */
+interface LensOutput {
   name: string;
+  value: string;
   elemType: (typeof DT)[keyof typeof DT];
   shape: (number | string)[];
 }
 
-/** A lens output with the tensor that holds it. */
-interface LensValue extends LensOutputSpec {
-  value: string;
-}
-
-/** The lens outputs, in a fixed order: logits, lens.argmax, [lens.topk_logprobs, lens.topk_ids], lens.{metric}… */
-function lensOutputSpecs(L: number, V: number, lens: LensOptions): LensOutputSpec[] {
-  const out: LensOutputSpec[] = [
-    { name: 'logits', elemType: DT.FLOAT, shape: ['batch', V] },
-    { name: 'lens.argmax', elemType: DT.INT64, shape: ['batch', L] },
-  ];
+/**
+ * The groups' results joined along the layer axis, as the graph's lens outputs: `logits` (when the
+ * final logits are given), lens.argmax, lens.topk_logprobs / lens.topk_ids, lens.{metric}.
+ */
+function lensOutputs(g: GraphBuilder, parts: LensParts[], L: number, V: number, lens: LensOptions, finalLogits?: string): LensOutput[] {
+  const join = (values: string[], name: string): string => (values.length === 1 ? values[0] : g.concat(values, 1, `/lens/${name}/concat`));
+  const out: LensOutput[] = [];
+  if (finalLogits) out.push({ name: 'logits', value: finalLogits, elemType: DT.FLOAT, shape: ['batch', V] });
+  out.push({ name: 'lens.argmax', value: join(parts.map((p) => p.argmax), 'argmax'), elemType: DT.INT64, shape: ['batch', L] });
   if (lens.topK > 0) {
-    out.push({ name: 'lens.topk_logprobs', elemType: DT.FLOAT, shape: ['batch', L, lens.topK] });
-    out.push({ name: 'lens.topk_ids', elemType: DT.INT64, shape: ['batch', L, lens.topK] });
+    out.push({ name: 'lens.topk_logprobs', value: join(parts.map((p) => p.topk!.logprobs), 'topk_logprobs'), elemType: DT.FLOAT, shape: ['batch', L, lens.topK] });
+    out.push({ name: 'lens.topk_ids', value: join(parts.map((p) => p.topk!.ids), 'topk_ids'), elemType: DT.INT64, shape: ['batch', L, lens.topK] });
   }
-  for (const m of lens.metrics) out.push({ name: `lens.${m.name}`, elemType: DT.FLOAT, shape: ['batch', L] });
+  for (const m of lens.metrics) {
+    out.push({ name: `lens.${m.name}`, value: join(parts.map((p) => p.metrics.get(m.name)!), m.name.replace(/:/g, '_')), elemType: DT.FLOAT, shape: ['batch', L] });
+  }
   return out;
 }
 
-/** The groups' results joined along the layer axis, in lensOutputSpecs order (logits first). */
-function joinLensParts(g: GraphBuilder, parts: LensParts[], lens: LensOptions, tag: string, finalLogits: string): string[] {
-  const join = (values: string[], name: string): string => (values.length === 1 ? values[0] : g.concat(values, 1, `${tag}/${name}/concat`));
-  const out = [finalLogits, join(parts.map((p) => p.argmax), 'argmax')];
-  if (lens.topK > 0) {
-    out.push(join(parts.map((p) => p.topk!.logprobs), 'topk_logprobs'));
-    out.push(join(parts.map((p) => p.topk!.ids), 'topk_ids'));
+/** Each output under its graph name (an Identity from the tensor that holds it). */
+function nameOutputs(g: GraphBuilder, outputs: LensOutput[]): void {
+  for (const o of outputs) {
+    g.nodes.push({ opType: 'Identity', name: `/out/${o.name}`, input: [o.value], output: [o.name] });
+    g.output(o.name, o.elemType, o.shape);
   }
-  for (const m of lens.metrics) out.push(join(parts.map((p) => p.metrics.get(m.name)!), m.name.replace(/:/g, '_')));
-  return out;
 }
 
 /** [start, end) layer ranges: `groups` near-equal consecutive groups (at most one layer each). */
@@ -593,12 +571,7 @@ interface LensContext {
  * requested metric, each [batch, layers]. Used by the metric probe graph (one group).
  */
 export function addLensOutputs(g: GraphBuilder, logits3: string, L: number, lens: LensOptions): void {
-  const values = joinLensParts(g, [new LensMetrics(g, L, lens, {}, '/lens').build(logits3)], lens, '/lens', '');
-  lensOutputSpecs(L, 0, lens).forEach((o, i) => {
-    if (o.name === 'logits') return;
-    g.nodes.push({ opType: 'Identity', name: `/out/${o.name}`, input: [values[i]], output: [o.name] });
-    g.output(o.name, o.elemType, o.shape);
-  });
+  nameOutputs(g, lensOutputs(g, [new LensMetrics(g, L, lens, {}, '/lens').build(logits3)], L, 0, lens));
 }
 
 /** A graph whose input is `logits` [batch, layers, V] and whose outputs are the lens metrics (for tests and checks). */
