@@ -322,51 +322,42 @@ export class LensModel {
         );
       }
     }
+    const prefillTokens = opts.prefillTokens ?? 192;
+    if (!Number.isInteger(prefillTokens) || prefillTokens < 1) throw new UserError(`prefillTokens must be a positive integer, got ${prefillTokens}`);
+    // Batches of similar lengths waste less on padding; results still come out in input order.
+    const order = opts.sortByLength === false ? items : [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
+    const batches: (typeof items)[] = [];
+    for (let start = 0; start < order.length; start += batchSize) batches.push(order.slice(start, start + batchSize));
+
     const entry = this.session(lens);
     entry.users += 1; // at once: a concurrent switch must not release it under this call
     try {
       const session = await entry.session;
-      yield* this.run(session, items, { ...opts, maxNew, temperature, metrics, topK, batchSize, windows });
+      // This call's own cache buffers (concurrent profile() calls never share them), sized for its largest batch.
+      const slots = Math.max(0, ...batches.map((b) => b.length * cacheSlots(b, maxNew)));
+      const pool = new KvPool(slots * this.spec.nKvHeads * this.spec.headDim, session.inputNames.filter((n) => n.startsWith('past_key_values.')).length);
+      const ready = new Map<number, ProfileResult>();
+      let next = 0;
+      let finished = 0;
+      for (const batch of batches) {
+        const results = await this.generateBatch(session, pool, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens });
+        for (const r of results) {
+          if (windows !== undefined) {
+            r.windows = {};
+            for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, windows);
+          }
+          ready.set(r.index, r);
+        }
+        finished += batch.length;
+        opts.onProgress?.(finished, order.length);
+        while (ready.has(next)) {
+          yield ready.get(next)!;
+          ready.delete(next++);
+        }
+      }
     } finally {
       entry.users = Math.max(0, entry.users - 1);
       if (entry.retired && entry.users === 0) await retire(entry);
-    }
-  }
-
-  private async *run(
-    session: GraphSession,
-    items: { index: number; stream: number; ids: number[]; text: string | null }[],
-    opts: ProfileOptions & { maxNew: number; temperature: number; metrics: Metric[]; topK: number; batchSize: number },
-  ): AsyncGenerator<ProfileResult> {
-    const { maxNew, temperature, metrics, topK, batchSize, windows } = opts;
-    // Batches of similar lengths waste less on padding; results still come out in input order.
-    const order = opts.sortByLength === false ? items : [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
-    const ready = new Map<number, ProfileResult>();
-    // This call's own cache buffers (concurrent profile() calls never share them), sized for its largest batch.
-    const prefillTokens = opts.prefillTokens ?? 192;
-    if (!Number.isInteger(prefillTokens) || prefillTokens < 1) throw new UserError(`prefillTokens must be a positive integer, got ${prefillTokens}`);
-    let cacheFloats = 0;
-    for (let start = 0; start < order.length; start += batchSize) {
-      const batch = order.slice(start, start + batchSize);
-      cacheFloats = Math.max(cacheFloats, batch.length * (Math.max(...batch.map((b) => b.ids.length)) + maxNew - 1));
-    }
-    const pool = new KvPool(cacheFloats * this.spec.nKvHeads * this.spec.headDim, session.inputNames.filter((n) => n.startsWith('past_key_values.')).length);
-    let next = 0;
-    for (let start = 0; start < order.length; start += batchSize) {
-      const batch = order.slice(start, start + batchSize);
-      const results = await this.generateBatch(session, pool, batch, { maxNew, temperature, seed: opts.seed ?? 0, metrics, topK, stopAtEos: opts.stopAtEos ?? false, prefillTokens });
-      for (const r of results) {
-        if (windows !== undefined) {
-          r.windows = {};
-          for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, windows);
-        }
-        ready.set(r.index, r);
-      }
-      opts.onProgress?.(Math.min(order.length, start + batchSize), order.length);
-      while (ready.has(next)) {
-        yield ready.get(next)!;
-        ready.delete(next++);
-      }
     }
   }
 
@@ -381,18 +372,18 @@ export class LensModel {
     const KV = this.spec.nKvHeads;
     const hd = this.spec.headDim;
     const maxLen = Math.max(...batch.map((b) => b.ids.length));
-    const padId = 0n;
+    const padId = 0;
     const eos = new Set(this.spec.eosTokenIds.length ? this.spec.eosTokenIds : this.tokenizer?.eosIds ?? []);
 
     // Left-padded prefill inputs.
-    const inputIds = new BigInt64Array(B * maxLen).fill(padId);
+    const inputIds = new Int32Array(B * maxLen).fill(padId);
     const promptMask = new BigInt64Array(B * maxLen);
     const positions = new BigInt64Array(B * maxLen).fill(1n);
     const nextPos: number[] = [];
     batch.forEach((b, r) => {
       const off = maxLen - b.ids.length;
       b.ids.forEach((id, j) => {
-        inputIds[r * maxLen + off + j] = BigInt(id);
+        inputIds[r * maxLen + off + j] = id;
         promptMask[r * maxLen + off + j] = 1n;
         positions[r * maxLen + off + j] = BigInt(j);
       });
@@ -400,7 +391,7 @@ export class LensModel {
     });
     // The static cache: slot j of every row holds cache index j (the prompt, left-padded, then the
     // generated tokens); the last generated token is never fed back, so maxLen + maxNew − 1 slots.
-    const cache = new KvCache(pool, session.inputNames, B, KV, maxLen + o.maxNew - 1, hd);
+    const cache = new KvCache(pool, session.inputNames, B, KV, cacheSlots(batch, o.maxNew), hd);
     const results: ProfileResult[] = batch.map((b) => ({
       index: b.index,
       prompt: b.text,
@@ -413,7 +404,8 @@ export class LensModel {
     }));
     const samplers = batch.map((b) => new Sampler(o.seed, b.stream));
     const done = new Array<boolean>(B).fill(false);
-    let next = new BigInt64Array(B);
+    let next: number[] = [];
+    const ones = new BigInt64Array(B).fill(1n);
     for (let step = 0; step < o.maxNew; step++) {
       const parts: RunOutputs[] = [];
       if (step === 0) {
@@ -428,38 +420,39 @@ export class LensModel {
           const r1 = Math.min(B, r0 + rowsPerRun);
           for (let t0 = 0; t0 < maxLen; t0 += span) {
             const t1 = Math.min(maxLen, t0 + span);
-            const ids: number[] = [];
-            const pos = new BigInt64Array((r1 - r0) * (t1 - t0));
+            const S = t1 - t0;
+            const ids = new Int32Array((r1 - r0) * S);
+            const pos = new BigInt64Array((r1 - r0) * S);
+            const fresh = new BigInt64Array((r1 - r0) * S);
             for (let r = r0; r < r1; r++) {
-              for (let t = t0; t < t1; t++) ids.push(Number(inputIds[r * maxLen + t]));
-              pos.set(positions.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * (t1 - t0));
+              ids.set(inputIds.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * S);
+              pos.set(positions.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * S);
+              fresh.set(promptMask.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * S);
             }
             // The first span has no past: one masked dummy slot stands in for the cache (a zero-length
             // past is not allowed, and attending to the whole empty cache would cost time).
-            const first = t0 === 0;
+            const past = t0 === 0 ? 1 : cache.slots;
             const out = await session.run({
-              inputs_embeds: { type: 'float32', data: this.embeddings.lookup(ids), dims: [r1 - r0, t1 - t0, this.embeddings.dim] },
-              attention_mask: { type: 'int64', data: cache.prefillMask(promptMask, maxLen, r0, r1, t0, t1, first ? 1 : cache.slots), dims: [r1 - r0, (first ? 1 : cache.slots) + t1 - t0] },
-              position_ids: { type: 'int64', data: pos, dims: [r1 - r0, t1 - t0] },
+              inputs_embeds: { type: 'float32', data: this.embeddings.lookup(ids), dims: [r1 - r0, S, this.embeddings.dim] },
+              attention_mask: { type: 'int64', data: cache.mask(r0, r1, past, fresh), dims: [r1 - r0, past + S] },
+              position_ids: { type: 'int64', data: pos, dims: [r1 - r0, S] },
               past_length: { type: 'int64', data: BigInt64Array.of(BigInt(t0)), dims: [] },
-              ...(first ? cache.dummyFeeds(r1 - r0) : cache.feeds(r0, r1)),
+              ...(t0 === 0 ? cache.dummyFeeds(r1 - r0) : cache.feeds(r0, r1)),
             });
-            cache.write(out, r0, t0);
+            cache.write(out, r0, t0, fresh);
             if (t1 === maxLen) parts.push(out); // the lens at the prompt's last position
           }
         }
-        cache.fill(promptMask, maxLen);
       } else {
         // Decode step: one new token per row, attending to the whole static cache in place.
         const out = await session.run({
-          inputs_embeds: { type: 'float32', data: this.embeddings.lookup(Array.from(next, Number)), dims: [B, 1, this.embeddings.dim] },
-          attention_mask: { type: 'int64', data: cache.maskWithNew(), dims: [B, cache.slots + 1] },
+          inputs_embeds: { type: 'float32', data: this.embeddings.lookup(next), dims: [B, 1, this.embeddings.dim] },
+          attention_mask: { type: 'int64', data: cache.mask(0, B, cache.slots, ones), dims: [B, cache.slots + 1] },
           position_ids: { type: 'int64', data: BigInt64Array.from(nextPos, (p) => BigInt(p)), dims: [B, 1] },
           past_length: { type: 'int64', data: BigInt64Array.of(BigInt(cache.length)), dims: [] },
           ...cache.feeds(),
         });
-        cache.write(out, 0, cache.length);
-        cache.append();
+        cache.write(out, 0, cache.length, ones);
         for (let r = 0; r < B; r++) nextPos[r] += 1;
         parts.push(out);
       }
@@ -467,7 +460,7 @@ export class LensModel {
       const logits = out.logits.data as Float32Array; // [B, V]
       const V = out.logits.dims[1];
       const argmax = out['lens.argmax'].data as BigInt64Array; // [B, L]
-      next = new BigInt64Array(B);
+      next = new Array<number>(B);
       for (let r = 0; r < B; r++) {
         if (done[r]) {
           next[r] = padId;
@@ -496,7 +489,7 @@ export class LensModel {
         const row = logits.subarray(r * V, (r + 1) * V);
         const tok = o.temperature > 0 ? samplers[r].sample(row, o.temperature) : argmaxOf(row);
         res.generatedIds.push(tok);
-        next[r] = BigInt(tok);
+        next[r] = tok;
         if (o.stopAtEos && eos.has(tok)) done[r] = true;
       }
       if (step === o.maxNew - 1 || done.every(Boolean)) break;
@@ -553,14 +546,23 @@ class KvPool {
 }
 
 /**
+ * Cache slots a batch needs: slot j of every row holds cache index j (the prompt, left-padded, then
+ * the generated tokens); the last generated token is never fed back.
+ */
+function cacheSlots(batch: { ids: number[] }[], maxNew: number): number {
+  return Math.max(...batch.map((b) => b.ids.length)) + maxNew - 1;
+}
+
+/**
  * The static KV cache of one batch: per layer a key and a value buffer [batch, kvHeads, slots,
  * headDim], passed to the graph whole at every step; the graph returns only the new entries, written
- * here into slot `length`. `slotMask` [batch, slots] says which slots hold real tokens.
+ * here at their slots. `filled` [batch, slots] says which slots hold real tokens (not padding, not
+ * yet written).
  */
 class KvCache {
   readonly names: string[];
   private readonly views = new Map<string, Float32Array>();
-  private readonly slotMask: BigInt64Array;
+  private readonly filled: BigInt64Array;
   private dummy = new Float32Array(0);
   /** Slots written so far (the cache index of the next token). */
   length = 0;
@@ -575,7 +577,7 @@ class KvCache {
   ) {
     this.names = inputNames.filter((n) => n.startsWith('past_key_values.'));
     this.names.forEach((name, i) => this.views.set(name, pool.view(i, batch * kvHeads * slots * headDim)));
-    this.slotMask = new BigInt64Array(batch * slots);
+    this.filled = new BigInt64Array(batch * slots);
   }
 
   /** The cache of rows r0…r1 (all of them by default), in place. */
@@ -586,7 +588,7 @@ class KvCache {
     );
   }
 
-  /** The past of a prefill's first span: one zero slot per row, masked out by prefillMask. */
+  /** The past of a prefill's first span: one zero slot per row (masked: nothing is written yet). */
   dummyFeeds(rows: number): Record<string, Feed> {
     const n = rows * this.kvHeads * this.headDim;
     if (this.dummy.length < n) this.dummy = new Float32Array(n);
@@ -595,27 +597,32 @@ class KvCache {
   }
 
   /**
-   * attention_mask for the prefill span t0…t1 of rows r0…r1 over `slots` past slots: slots 0…t0−1
-   * hold the span's earlier prompt positions (promptMask [batch, maxLen], left-padded), the rest
-   * are empty; then the span itself.
+   * attention_mask [rows, past + S] for rows r0…r1: which of their first `past` slots hold real
+   * tokens, then `fresh` [rows, S], which of the new positions do.
    */
-  prefillMask(promptMask: BigInt64Array, maxLen: number, r0: number, r1: number, t0: number, t1: number, slots: number): BigInt64Array {
-    const w = slots + t1 - t0;
+  mask(r0: number, r1: number, past: number, fresh: BigInt64Array): BigInt64Array {
+    const S = fresh.length / (r1 - r0);
+    const w = past + S;
     const mask = new BigInt64Array((r1 - r0) * w);
     for (let r = r0; r < r1; r++) {
-      mask.set(promptMask.subarray(r * maxLen, r * maxLen + t0), (r - r0) * w);
-      mask.set(promptMask.subarray(r * maxLen + t0, r * maxLen + t1), (r - r0) * w + slots);
+      mask.set(this.filled.subarray(r * this.slots, r * this.slots + past), (r - r0) * w);
+      mask.set(fresh.subarray((r - r0) * S, (r - r0 + 1) * S), (r - r0) * w + past);
     }
     return mask;
   }
 
-  /** Copy a run's new entries [rows, kvHeads, seq, headDim] into rows r0… at slots at…; drops them from `out`. */
-  write(out: RunOutputs, r0: number, at: number): void {
+  /**
+   * Copy a run's new entries [rows, kvHeads, seq, headDim] into rows r0… at slots at…, `fresh`
+   * [rows, seq] saying which are real tokens; drops them from `out`.
+   */
+  write(out: RunOutputs, r0: number, at: number, fresh: BigInt64Array): void {
     const { kvHeads, slots, headDim } = this;
+    let rows = 0;
+    let seq = 0;
     for (const name of this.names) {
       const outName = name.replace('past_key_values.', 'new_key_values.');
       const src = out[outName];
-      const [rows, , seq] = src.dims;
+      [rows, , seq] = src.dims;
       if (at + seq > slots) throw new Error(`KV cache overflow: ${at + seq} positions in ${slots} slots`);
       const data = src.data as Float32Array;
       const dst = this.views.get(name)!;
@@ -628,29 +635,8 @@ class KvCache {
       }
       delete out[outName];
     }
-  }
-
-  /** After the prefill: slots 0…maxLen−1 hold the left-padded prompts with this mask [batch, maxLen]. */
-  fill(promptMask: BigInt64Array, maxLen: number): void {
-    for (let r = 0; r < this.batch; r++) this.slotMask.set(promptMask.subarray(r * maxLen, (r + 1) * maxLen), r * this.slots);
-    this.length = maxLen;
-  }
-
-  /** attention_mask for a decode step: the slot mask plus the new position. */
-  maskWithNew(): BigInt64Array {
-    const w = this.slots + 1;
-    const mask = new BigInt64Array(this.batch * w);
-    for (let r = 0; r < this.batch; r++) {
-      mask.set(this.slotMask.subarray(r * this.slots, (r + 1) * this.slots), r * w);
-      mask[r * w + this.slots] = 1n;
-    }
-    return mask;
-  }
-
-  /** The decode step's token now occupies slot `length`. */
-  append(): void {
-    for (let r = 0; r < this.batch; r++) this.slotMask[r * this.slots + this.length] = 1n;
-    this.length += 1;
+    for (let r = 0; r < rows; r++) this.filled.set(fresh.subarray(r * seq, (r + 1) * seq), (r0 + r) * slots + at);
+    this.length = Math.max(this.length, at + seq);
   }
 }
 
