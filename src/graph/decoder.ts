@@ -455,6 +455,23 @@ class DecoderGraph {
 
   // ---------------------------------------------------------------- lens head
 
+  /**
+   * `x` unchanged (bit for bit, whatever the values), but only once every tensor in `deps` is
+   * computed. ONNX has no control edges, and ONNX Runtime's sequential order ran every group's
+   * large steps first and their small consumers (ArgMax, the final-logits Gather) last, so all
+   * groups' [batch·rows, V] log-probabilities stayed alive to the end of the step. With each
+   * group's unembedding waiting for all results of the group before it, one group's
+   * vocabulary-sized buffers are alive at a time. GPT-2 small, batch 8 in 3 groups, measured:
+   * peak RSS 704–717 → 683–696 MB; each ArgMax also reads its group's log-probabilities while
+   * they are still in cache (0.8 instead of 1.3–1.6 ms per group in ONNX Runtime's profile).
+   */
+  private after(x: string, deps: string[], name: string): string {
+    const { g } = this;
+    const scalars = deps.map((t, i) => g.cast(g.op1('ReduceMax', [t], `${name}/max${i}`, { keepdims: 0 }), DT.FLOAT, `${name}/float${i}`));
+    const any = scalars.length === 1 ? scalars[0] : g.op1('Sum', scalars, `${name}/sum`);
+    return g.op1('Where', [g.cast(any, DT.BOOL, `${name}/cond`), x, x], name);
+  }
+
   private lensHead(stacked: string): void {
     const { g, spec } = this;
     const L = spec.nLayers;
@@ -476,11 +493,13 @@ class DecoderGraph {
     let finalLogits = '';
     const kl = this.lens.metrics.filter((m) => m.kind === 'kl');
     const needs = { final: kl.some((m) => m.kind === 'kl' && m.target === 'final'), next: kl.some((m) => m.kind === 'kl' && m.target !== 'final') };
+    let done: string[] = []; // the results of the group computed before this one
     for (let gi = groups.length - 1; gi >= 0; gi--) {
       const [a, b] = groups[gi];
       const name = groups.length === 1 ? '/lens' : `/lens/group${gi}`;
       const x = groups.length === 1 ? normed : g.slice(normed, [a], [b], [1], `${name}/layers`);
-      const flat = g.reshape(x, [-1, width], `${name}/flatten`); // [batch·rows, e]
+      let flat = g.reshape(x, [-1, width], `${name}/flatten`); // [batch·rows, e]
+      if (done.length) flat = this.after(flat, done, `${name}/after_previous_group`);
       let logits = g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], `${name}/lm_head/Gemm`, { transB: 1 }); // [batch·rows, V]
       if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), `${name}/logits_scaling`);
       if (spec.finalSoftcap) {
@@ -495,6 +514,9 @@ class DecoderGraph {
         finalLp: needs.final ? ctx.finalLp ?? m.lastLayerLp() : undefined,
         nextLp: needs.next ? m.firstLayerLp() : undefined,
       };
+      const p = parts[gi];
+      done = [p.argmax, ...(p.topk ? [p.topk.logprobs, p.topk.ids] : []), ...p.metrics.values(), ...[ctx.finalLp, ctx.nextLp].filter((t): t is string => !!t)];
+      if (gi === groups.length - 1) done.push(finalLogits);
     }
     nameOutputs(g, lensOutputs(g, parts, L, V, this.lens, finalLogits));
     // The unembedding Gemms first in the node list (ONNX Runtime sorts the graph itself): ONNX

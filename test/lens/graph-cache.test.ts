@@ -101,3 +101,38 @@ it('prefillTokens must be a positive integer', async () => {
   }
   await model.close();
 });
+
+it('the lens groups run one after another: each unembedding waits for every result of the group before it', async () => {
+  const { onnx } = (await import('onnx-proto')).default;
+  const dir = path.join(tmp, 'order-cache');
+  const opts = { metrics: ['shannon', 'renyi:2', 'kl:next', 'kl:final'], topK: 3, lensGroups: 3 };
+  const model = await LensModel.load(modelDir, { cacheDir: dir, profile: opts });
+  await model.close();
+  const files = fs.readdirSync(dir).flatMap((d) => fs.readdirSync(path.join(dir, d)).filter((f) => f.startsWith('graph-')).map((f) => path.join(dir, d, f)));
+  assert.equal(files.length, 1);
+  const nodes = onnx.ModelProto.decode(fs.readFileSync(files[0])).graph!.node!;
+  const producer = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const ancestors = (name: string): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [nodes.find((n) => n.name === name)!];
+    assert.ok(stack[0], `node ${name}`);
+    while (stack.length) {
+      for (const i of stack.pop()!.input ?? []) {
+        const p = producer.get(i);
+        if (p && !seen.has(p.name!)) {
+          seen.add(p.name!);
+          stack.push(p);
+        }
+      }
+    }
+    return seen;
+  };
+  // the top group runs first (its last layer serves kl:final below); then groups 1 and 0
+  for (const [group, previous] of [[1, 2], [0, 1]]) {
+    const before = ancestors(`/lens/group${group}/lm_head/Gemm`);
+    const prev = nodes.filter((n) => n.name!.startsWith(`/lens/group${previous}/`) || (previous === 2 && n.name === '/lens/final_logits'));
+    assert.ok(prev.length > 10);
+    for (const n of prev) assert.ok(before.has(n.name!), `${n.name} (${n.opType}) runs before the unembedding of group ${group}`);
+  }
+});
