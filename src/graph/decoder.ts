@@ -462,7 +462,7 @@ class DecoderGraph {
    * groups' [batch·rows, V] log-probabilities stayed alive to the end of the step. With each
    * group's unembedding waiting for all results of the group before it, one group's
    * vocabulary-sized buffers are alive at a time. GPT-2 small, batch 8 in 3 groups, measured:
-   * peak RSS 704–717 → 683–696 MB; each ArgMax also reads its group's log-probabilities while
+   * peak RSS 704–717 → 683–697 MB; each ArgMax also reads its group's log-probabilities while
    * they are still in cache (0.8 instead of 1.3–1.6 ms per group in ONNX Runtime's profile).
    */
   private after(x: string, deps: string[], name: string): string {
