@@ -3,7 +3,7 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, blocksOf, int, num, rowBlocksTransposed,  uniformWindows, bool, known, type Config, specialTokens } from './common.js';
+import { WeightList, blocksOf, int, num, perHeadInterleaved, rowBlocksTransposed, uniformWindows, bool, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -21,11 +21,6 @@ export function alibiSlopes(nHeads: number): number[] {
     for (let i = 0; i < n; i++) slopes.push(Math.fround(extra ** (2 * i + 1)));
   }
   return slopes;
-}
-
-/** Row blocks of a fused [H·3·hd, d] query_key_value that hold q (j = 0), k (1) or v (2), per head. */
-export function perHeadInterleaved(H: number, hd: number, j: number): [number, number][] {
-  return Array.from({ length: H }, (_, h) => [(h * 3 + j) * hd, hd] as [number, number]);
 }
 
 function bloomDims(cfg: Config): { d: number; H: number; L: number } {
@@ -92,12 +87,9 @@ export const bloom: Architecture = {
         w.derived(`${c}.attn.${n}.weight`, [d, d], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
         w.derived(`${c}.attn.${n}.bias`, [d], () => blocksOf(r.get(`${qkv}.bias`), blocks));
       });
-      w.linear(`${c}.attn.o.weight`, `${p}.self_attention.dense.weight`, d, d);
-      w.plain(`${c}.attn.o.bias`, `${p}.self_attention.dense.bias`, [d]);
-      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.dense_h_to_4h.weight`, 4 * d, d);
-      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.dense_h_to_4h.bias`, [4 * d]);
-      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, 4 * d);
-      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
+      w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, true);
+      w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, 4 * d, d, true);
+      w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, 4 * d, true);
     }
     w.normPair('final_norm', 'ln_f', [d]);
     return w.items;

@@ -78,6 +78,14 @@ export function rowBlocksTransposed(src: Float32Array, cols: number, blocks: [nu
   return out;
 }
 
+/**
+ * Row blocks of a fused [H·3·hd, d] query_key_value whose rows are [head][q|k|v][hd] (BLOOM,
+ * GPT-NeoX, Falcon-RW): those of q (j = 0), k (1) or v (2), head by head.
+ */
+export function perHeadInterleaved(H: number, hd: number, j: number): [number, number][] {
+  return Array.from({ length: H }, (_, h) => [(h * 3 + j) * hd, hd] as [number, number]);
+}
+
 /** The same blocks of a 1-D tensor (a fused bias), concatenated. */
 export function blocksOf(src: Float32Array, blocks: [number, number][]): Float32Array {
   const out = new Float32Array(blocks.reduce((a, [, n]) => a + n, 0));
@@ -143,6 +151,15 @@ export class WeightList {
     const shape = shapeOf(this.r, this.ckpt, hf);
     expectShape(hf, shape, [out, inp], this.ckpt.dir);
     this.items.push({ name: canon, dims: [inp, out], load: () => transpose2d(this.r.get(hf), out, inp) });
+  }
+
+  /**
+   * A PyTorch Linear module: `${hf}.weight` [out, in] exported transposed as `${canon}.weight`
+   * [in, out], and `${hf}.bias` [out] as `${canon}.bias` when the module has one.
+   */
+  linearModule(canon: string, hf: string, out: number, inp: number, bias: boolean): void {
+    this.linear(`${canon}.weight`, `${hf}.weight`, out, inp);
+    if (bias) this.plain(`${canon}.bias`, `${hf}.bias`, [out]);
   }
 
   /** A GPT-2 Conv1D weight, already [in, out]. */

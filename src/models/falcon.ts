@@ -12,8 +12,8 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, blocksOf, bool, int, num, ropeFromConfig, rowBlocksTransposed, str,  uniformWindows, known, type Config, specialTokens } from './common.js';
-import { alibiSlopes, perHeadInterleaved } from './bloom.js';
+import { WeightList, activation, blocksOf, bool, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, type Config, specialTokens } from './common.js';
+import { alibiSlopes } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
@@ -129,14 +129,9 @@ export const falcon: Architecture = {
         w.derived(`${c}.attn.${n}.weight`, [d, width], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks[n]));
         if (bias) w.derived(`${c}.attn.${n}.bias`, [width], () => blocksOf(r.get(`${qkv}.bias`), blocks[n]));
       }
-      w.linear(`${c}.attn.o.weight`, `${p}.self_attention.dense.weight`, d, d);
-      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.dense_h_to_4h.weight`, ffn, d);
-      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, ffn);
-      if (bias) {
-        w.plain(`${c}.attn.o.bias`, `${p}.self_attention.dense.bias`, [d]);
-        w.plain(`${c}.mlp.up.bias`, `${p}.mlp.dense_h_to_4h.bias`, [ffn]);
-        w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
-      }
+      w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, bias);
+      w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, ffn, d, bias);
+      w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, ffn, bias);
     }
     layerNorm('final_norm', 'ln_f');
     return w.items;

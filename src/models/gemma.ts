@@ -78,12 +78,8 @@ export function gemmaWeights(spec: DecoderSpec, r: TensorResolver, ckpt: Checkpo
     } else {
       onePlus(w, `${p}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, d);
     }
-    for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) {
-      w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
-      if (bias) w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
-    }
-    w.linear(`${p}.attn.o.weight`, `${p}.self_attn.o_proj.weight`, d, H * hd);
-    if (bias) w.plain(`${p}.attn.o.bias`, `${p}.self_attn.o_proj.bias`, [d]);
+    for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, bias);
+    w.linearModule(`${p}.attn.o`, `${p}.self_attn.o_proj`, d, H * hd, bias);
     if (o.qkNorm) {
       onePlus(w, `${p}.attn.q_norm.weight`, `${p}.self_attn.q_norm.weight`, hd);
       onePlus(w, `${p}.attn.k_norm.weight`, `${p}.self_attn.k_norm.weight`, hd);

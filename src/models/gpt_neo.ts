@@ -72,13 +72,10 @@ export const gpt_neo: Architecture = {
       const c = `layers.${i}`;
       w.normPair(`${c}.attn_norm`, `${p}.ln_1`, [d]);
       w.normPair(`${c}.mlp_norm`, `${p}.ln_2`, [d]);
-      for (const n of ['q', 'k', 'v']) w.linear(`${c}.attn.${n}.weight`, `${p}.attn.attention.${n}_proj.weight`, d, d);
-      w.linear(`${c}.attn.o.weight`, `${p}.attn.attention.out_proj.weight`, d, d);
-      w.plain(`${c}.attn.o.bias`, `${p}.attn.attention.out_proj.bias`, [d]);
-      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.c_fc.weight`, inner, d);
-      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.c_fc.bias`, [inner]);
-      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.c_proj.weight`, d, inner);
-      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.c_proj.bias`, [d]);
+      for (const n of ['q', 'k', 'v']) w.linearModule(`${c}.attn.${n}`, `${p}.attn.attention.${n}_proj`, d, d, false);
+      w.linearModule(`${c}.attn.o`, `${p}.attn.attention.out_proj`, d, d, true);
+      w.linearModule(`${c}.mlp.up`, `${p}.mlp.c_fc`, inner, d, true);
+      w.linearModule(`${c}.mlp.down`, `${p}.mlp.c_proj`, d, inner, true);
     }
     w.normPair('final_norm', 'ln_f', [d]);
     return w.items;

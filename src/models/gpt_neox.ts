@@ -1,5 +1,5 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, bool, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
+import { WeightList, activation, blocksOf, bool, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt_neox: Architecture = {
@@ -52,35 +52,20 @@ export const gpt_neox: Architecture = {
     w.embeddings(spec, ['embed_in.weight'], ['embed_out.weight']);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
-      const c = `layers.${i}`;
-      w.normPair(`${c}.attn_norm`, `${p}.input_layernorm`, [d]);
-      w.normPair(`${c}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
+      w.normPair(`${p}.attn_norm`, `${p}.input_layernorm`, [d]);
+      w.normPair(`${p}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
       // query_key_value rows are [head][q|k|v][hd]
-      w.expect(`${p}.attention.query_key_value.weight`, [3 * d, d]);
-      if (bias) w.expect(`${p}.attention.query_key_value.bias`, [3 * d]);
+      const qkv = `${p}.attention.query_key_value`;
+      w.expect(`${qkv}.weight`, [3 * d, d]);
+      if (bias) w.expect(`${qkv}.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
-        const rows = (src: Float32Array, width: number): Float32Array => {
-          const out = new Float32Array(H * hd * width);
-          for (let h = 0; h < H; h++) {
-            const from = (h * 3 * hd + j * hd) * width;
-            out.set(src.subarray(from, from + hd * width), h * hd * width);
-          }
-          return out;
-        };
-        w.derived(`${c}.attn.${n}.weight`, [d, H * hd], () => {
-          const picked = rows(r.get(`${p}.attention.query_key_value.weight`), d); // [H·hd, d]
-          const t = new Float32Array(picked.length);
-          for (let o = 0; o < H * hd; o++) for (let k = 0; k < d; k++) t[k * H * hd + o] = picked[o * d + k];
-          return t;
-        });
-        if (bias) w.derived(`${c}.attn.${n}.bias`, [H * hd], () => rows(r.get(`${p}.attention.query_key_value.bias`), 1));
+        const blocks = perHeadInterleaved(H, hd, j);
+        w.derived(`${p}.attn.${n}.weight`, [d, H * hd], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
+        if (bias) w.derived(`${p}.attn.${n}.bias`, [H * hd], () => blocksOf(r.get(`${qkv}.bias`), blocks));
       });
-      w.linear(`${c}.attn.o.weight`, `${p}.attention.dense.weight`, d, d);
-      if (bias) w.plain(`${c}.attn.o.bias`, `${p}.attention.dense.bias`, [d]);
-      w.linear(`${c}.mlp.up.weight`, `${p}.mlp.dense_h_to_4h.weight`, inter, d);
-      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.dense_h_to_4h.bias`, [inter]);
-      w.linear(`${c}.mlp.down.weight`, `${p}.mlp.dense_4h_to_h.weight`, d, inter);
-      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.dense_4h_to_h.bias`, [d]);
+      w.linearModule(`${p}.attn.o`, `${p}.attention.dense`, d, d, bias);
+      w.linearModule(`${p}.mlp.up`, `${p}.mlp.dense_h_to_4h`, inter, d, true);
+      w.linearModule(`${p}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, inter, true);
     }
     w.normPair('final_norm', 'final_layer_norm', [d]);
     return w.items;

@@ -53,29 +53,19 @@ export function llamaLikeWeights(spec: DecoderSpec, r: TensorResolver, ckpt: Che
   w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
   for (let i = 0; i < spec.nLayers; i++) {
     const p = `layers.${i}`;
-    const c = `layers.${i}`;
-    w.plain(`${c}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
-    w.plain(`${c}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
+    w.plain(`${p}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
+    w.plain(`${p}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
     const proj: [string, number][] = [['q', H * hd], ['k', KV * hd], ['v', KV * hd]];
-    for (const [n, out] of proj) {
-      w.linear(`${c}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
-      if (attnBias) w.plain(`${c}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
-    }
-    w.linear(`${c}.attn.o.weight`, `${p}.self_attn.o_proj.weight`, d, H * hd);
+    for (const [n, out] of proj) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, attnBias);
     // Qwen2 has q/k/v biases but none on o_proj; Llama's attention_bias covers o_proj too
-    if (attnBias && !opts.qkvBias) w.plain(`${c}.attn.o.bias`, `${p}.self_attn.o_proj.bias`, [d]);
+    w.linearModule(`${p}.attn.o`, `${p}.self_attn.o_proj`, d, H * hd, attnBias && !opts.qkvBias);
     if (opts.qkNorm) {
-      w.plain(`${c}.attn.q_norm.weight`, `${p}.self_attn.q_norm.weight`, [hd]);
-      w.plain(`${c}.attn.k_norm.weight`, `${p}.self_attn.k_norm.weight`, [hd]);
+      w.plain(`${p}.attn.q_norm.weight`, `${p}.self_attn.q_norm.weight`, [hd]);
+      w.plain(`${p}.attn.k_norm.weight`, `${p}.self_attn.k_norm.weight`, [hd]);
     }
-    w.linear(`${c}.mlp.gate.weight`, `${p}.mlp.gate_proj.weight`, inter, d);
-    w.linear(`${c}.mlp.up.weight`, `${p}.mlp.up_proj.weight`, inter, d);
-    w.linear(`${c}.mlp.down.weight`, `${p}.mlp.down_proj.weight`, d, inter);
-    if (mlpBias) {
-      w.plain(`${c}.mlp.gate.bias`, `${p}.mlp.gate_proj.bias`, [inter]);
-      w.plain(`${c}.mlp.up.bias`, `${p}.mlp.up_proj.bias`, [inter]);
-      w.plain(`${c}.mlp.down.bias`, `${p}.mlp.down_proj.bias`, [d]);
-    }
+    w.linearModule(`${p}.mlp.gate`, `${p}.mlp.gate_proj`, inter, d, mlpBias);
+    w.linearModule(`${p}.mlp.up`, `${p}.mlp.up_proj`, inter, d, mlpBias);
+    w.linearModule(`${p}.mlp.down`, `${p}.mlp.down_proj`, d, inter, mlpBias);
   }
   w.plain('final_norm.weight', 'norm.weight', [d]);
   return w.items;

@@ -81,16 +81,9 @@ export const opt: Architecture = {
       const p = `layers.${i}`;
       layerNorm(`${p}.attn_norm`, `${p}.self_attn_layer_norm`);
       layerNorm(`${p}.mlp_norm`, `${p}.final_layer_norm`);
-      for (const [n, hf] of [['q', 'q_proj'], ['k', 'k_proj'], ['v', 'v_proj'], ['o', 'out_proj']] as const) {
-        w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${hf}.weight`, d, d);
-        if (bias) w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${hf}.bias`, [d]);
-      }
-      w.linear(`${p}.mlp.up.weight`, `${p}.fc1.weight`, ffn, d);
-      w.linear(`${p}.mlp.down.weight`, `${p}.fc2.weight`, d, ffn);
-      if (bias) {
-        w.plain(`${p}.mlp.up.bias`, `${p}.fc1.bias`, [ffn]);
-        w.plain(`${p}.mlp.down.bias`, `${p}.fc2.bias`, [d]);
-      }
+      for (const [n, hf] of [['q', 'q_proj'], ['k', 'k_proj'], ['v', 'v_proj'], ['o', 'out_proj']] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${hf}`, d, d, bias);
+      w.linearModule(`${p}.mlp.up`, `${p}.fc1`, ffn, d, bias);
+      w.linearModule(`${p}.mlp.down`, `${p}.fc2`, d, ffn, bias);
     }
     if (!spec.noFinalNorm) layerNorm('final_norm', 'final_layer_norm');
     return w.items;

@@ -55,21 +55,15 @@ export const phi: Architecture = {
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
       w.normPair(`${p}.attn_norm`, `${p}.input_layernorm`, [d]);
-      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) {
-        w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
-        w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
-      }
+      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, true);
       if (spec.qkNorm) {
         for (const n of ['q', 'k']) {
           w.normPair(`${p}.attn.${n}_norm`, `${p}.self_attn.${n}_layernorm`, [hd]);
         }
       }
-      w.linear(`${p}.attn.o.weight`, `${p}.self_attn.dense.weight`, d, H * hd);
-      w.plain(`${p}.attn.o.bias`, `${p}.self_attn.dense.bias`, [d]);
-      w.linear(`${p}.mlp.up.weight`, `${p}.mlp.fc1.weight`, inter, d);
-      w.plain(`${p}.mlp.up.bias`, `${p}.mlp.fc1.bias`, [inter]);
-      w.linear(`${p}.mlp.down.weight`, `${p}.mlp.fc2.weight`, d, inter);
-      w.plain(`${p}.mlp.down.bias`, `${p}.mlp.fc2.bias`, [d]);
+      w.linearModule(`${p}.attn.o`, `${p}.self_attn.dense`, d, H * hd, true);
+      w.linearModule(`${p}.mlp.up`, `${p}.mlp.fc1`, inter, d, true);
+      w.linearModule(`${p}.mlp.down`, `${p}.mlp.fc2`, d, inter, true);
     }
     w.normPair('final_norm', 'final_layernorm', [d]);
     return w.items;

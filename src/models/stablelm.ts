@@ -61,10 +61,7 @@ export const stablelm: Architecture = {
       if (!spec.sharedBlockNorm) {
         w.normPair(`${p}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
       }
-      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) {
-        w.linear(`${p}.attn.${n}.weight`, `${p}.self_attn.${n}_proj.weight`, out, d);
-        if (qkvBias) w.plain(`${p}.attn.${n}.bias`, `${p}.self_attn.${n}_proj.bias`, [out]);
-      }
+      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, qkvBias);
       w.linear(`${p}.attn.o.weight`, `${p}.self_attn.o_proj.weight`, d, H * hd);
       if (spec.qkNorm) {
         // one LayerNorm (weight only) per head, stacked to [heads, hd]
