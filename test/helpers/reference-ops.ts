@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
+import { LensModel, type ProfileOptions, type ProfileResult } from '../../src/lens/model.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.js';
 
 /** Deterministic normal samples (mulberry32 + Box–Muller). */
@@ -210,4 +213,45 @@ export function assertMatchesReference(
       assert.ok(drift <= tol, `prompt ${got.index} step ${t} layer ${l}: drift ${drift.toExponential(2)}`);
     }
   }
+}
+
+/** The tiny model of a describe() block: set in its before(), closed and removed in its after(). */
+export interface TinyModelContext {
+  dir: string;
+  ckpt: TinyCheckpoint;
+  model: LensModel;
+}
+
+/**
+ * Registers before()/after() in the calling describe(): `build` writes a tiny checkpoint into
+ * `<fresh temp folder>/model`, which is loaded once (one thread, cache in the same folder).
+ */
+export function tinyModelFor(tag: string, build: (dir: string) => TinyCheckpoint): TinyModelContext {
+  const ctx = {} as TinyModelContext;
+  before(async () => {
+    ctx.dir = fs.mkdtempSync(path.join(os.tmpdir(), `el-${tag}-`));
+    ctx.ckpt = build(path.join(ctx.dir, 'model'));
+    ctx.model = await LensModel.load(path.join(ctx.dir, 'model'), { cacheDir: path.join(ctx.dir, 'cache'), threads: 1 });
+  });
+  after(async () => {
+    await ctx.model.close();
+    fs.rmSync(ctx.dir, { recursive: true, force: true });
+  });
+  return ctx;
+}
+
+/** Profile `prompts` (token ids) greedily for `steps` tokens and assert each against `referenceProfile`. */
+export async function assertProfilesMatchReference(
+  model: LensModel,
+  prompts: number[][],
+  steps: number,
+  opts: Pick<ProfileOptions, 'batchSize' | 'prefillTokens'>,
+  forward: (ids: number[]) => number[][],
+  lens: (resid: number[]) => number[],
+  tol: number,
+): Promise<void> {
+  const rs: ProfileResult[] = [];
+  for await (const r of model.profile(prompts.map((ids) => ({ ids })), { ...opts, maxNewTokens: steps })) rs.push(r);
+  assert.equal(rs.length, prompts.length);
+  for (const r of rs) assertMatchesReference(r, referenceProfile(prompts[r.index], steps, forward, lens), tol);
 }

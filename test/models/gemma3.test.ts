@@ -10,12 +10,11 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { writeSafetensors, type TensorToWrite } from '../helpers/safetensors-writer.js';
-import { TinyCheckpoint, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope, assertMatchesReference } from '../helpers/reference-ops.js';
+import { TinyCheckpoint, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 
 const TOL = 1e-4;
 const CFG = {
@@ -114,41 +113,24 @@ function maxDrift(got: number[][], want: number[][]): number {
 }
 
 describe('gemma3_text against a float64 reference of HF semantics', () => {
-  let dir: string;
-  let ckpt: TinyCheckpoint;
-  let model: LensModel;
+  const t = tinyModelFor('gemma3', build);
   const prompts = [[2, 17, 33, 5, 71, 9, 40, 88, 12, 3], [2, 60, 7, 25]];
   const STEPS = 6;
 
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-gemma3-'));
-    ckpt = build(path.join(dir, 'model'));
-    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
-  });
-  after(async () => {
-    await model.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it('reads the layer pattern, windows and rotary per layer', () => {
-    assert.deepEqual(model.spec.slidingWindow, [3, 3, null, 3]);
-    assert.equal(model.spec.finalSoftcap, 8);
-    assert.ok(Array.isArray(model.spec.rope) && model.spec.rope[0] !== model.spec.rope[2]);
+    assert.deepEqual(t.model.spec.slidingWindow, [3, 3, null, 3]);
+    assert.equal(t.model.spec.finalSoftcap, 8);
+    assert.ok(Array.isArray(t.model.spec.rope) && t.model.spec.rope[0] !== t.model.spec.rope[2]);
   });
 
   for (const batchSize of [1, 2]) {
     it(`matches the reference (batch ${batchSize})`, async () => {
-      const rs: ProfileResult[] = [];
-      for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
-      for (const r of rs) {
-        const want = referenceProfile(prompts[r.index], STEPS, gemma3Reference(ckpt), gemma3Lens(ckpt));
-        assertMatchesReference(r, want, TOL);
-      }
+      await assertProfilesMatchReference(t.model, prompts, STEPS, { batchSize }, gemma3Reference(t.ckpt), gemma3Lens(t.ckpt), TOL);
     });
   }
 
   it('reads the same model inside a multimodal gemma3 checkpoint (text_config, language_model.* names)', async () => {
-    const mm = path.join(dir, 'multimodal');
+    const mm = path.join(t.dir, 'multimodal');
     fs.mkdirSync(mm);
     // text_config omits what equals Gemma3TextConfig's defaults, as published configs do
     const omitted = new Set(['rms_norm_eps', 'hidden_activation', 'bos_token_id', 'eos_token_id', 'tie_word_embeddings', 'architectures', 'attn_logit_softcapping']);
@@ -156,15 +138,15 @@ describe('gemma3_text against a float64 reference of HF semantics', () => {
     const config = { architectures: ['Gemma3ForConditionalGeneration'], model_type: 'gemma3', text_config: textConfig, vision_config: { model_type: 'siglip_vision_model' } };
     fs.writeFileSync(path.join(mm, 'config.json'), JSON.stringify(config));
     const tensors: Record<string, TensorToWrite> = { 'vision_tower.vision_model.post_layernorm.weight': { dtype: 'F32', shape: [4], data: [1, 1, 1, 1] } };
-    for (const [name, t] of ckpt.tensors) tensors[name.replace(/^model\./, 'language_model.model.')] = { dtype: 'F32', shape: t.shape, data: t.data };
+    for (const [name, tensor] of t.ckpt.tensors) tensors[name.replace(/^model\./, 'language_model.model.')] = { dtype: 'F32', shape: tensor.shape, data: tensor.data };
     writeSafetensors(path.join(mm, 'model.safetensors'), tensors);
-    const mmModel = await LensModel.load(mm, { cacheDir: path.join(dir, 'cache'), threads: 1 });
+    const mmModel = await LensModel.load(mm, { cacheDir: path.join(t.dir, 'cache'), threads: 1 });
     try {
       assert.equal(mmModel.spec.modelType, 'gemma3');
       const opts = { maxNewTokens: STEPS };
       const a: ProfileResult[] = [];
       const b: ProfileResult[] = [];
-      for await (const r of model.profile([{ ids: prompts[0] }], opts)) a.push(r);
+      for await (const r of t.model.profile([{ ids: prompts[0] }], opts)) a.push(r);
       for await (const r of mmModel.profile([{ ids: prompts[0] }], opts)) b.push(r);
       assert.deepEqual(b[0].generatedIds, a[0].generatedIds);
       assert.ok(maxDrift(b[0].metrics.shannon, a[0].metrics.shannon) < 1e-6);
@@ -175,8 +157,8 @@ describe('gemma3_text against a float64 reference of HF semantics', () => {
 
   it('is sensitive to the local/global rotary split (the reference can fail)', async () => {
     const rs: ProfileResult[] = [];
-    for await (const r of model.profile([{ ids: prompts[0] }], { maxNewTokens: STEPS })) rs.push(r);
-    const wrong = referenceProfile(prompts[0], STEPS, gemma3Reference(ckpt, true), gemma3Lens(ckpt));
+    for await (const r of t.model.profile([{ ids: prompts[0] }], { maxNewTokens: STEPS })) rs.push(r);
+    const wrong = referenceProfile(prompts[0], STEPS, gemma3Reference(t.ckpt, true), gemma3Lens(t.ckpt));
     assert.ok(maxDrift(rs[0].metrics.shannon, wrong.shannon) > 1e-2);
   });
 });

@@ -4,12 +4,8 @@
  * x + attn(RMSNorm(x)) · residual_multiplier with scores × attention_multiplier (no 1/√d),
  * then x + SwiGLU(RMSNorm(x)) · residual_multiplier; final RMSNorm, lm_head, ÷ logits_scaling.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { LensModel, type ProfileResult } from '../../src/lens/model.js';
-import { TinyCheckpoint, add, attention, heads, invFreq, linear, referenceProfile, rmsNorm, rope, silu, assertMatchesReference } from '../helpers/reference-ops.js';
+import { describe, it } from 'node:test';
+import { TinyCheckpoint, add, attention, heads, invFreq, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 
 const TOL = 1e-4;
 const CFG = {
@@ -91,30 +87,13 @@ function graniteLens(c: TinyCheckpoint): (resid: number[]) => number[] {
 }
 
 describe('granite against a float64 reference of HF semantics', () => {
-  let dir: string;
-  let ckpt: TinyCheckpoint;
-  let model: LensModel;
+  const t = tinyModelFor('granite', build);
   const prompts = [[0, 17, 33, 5, 71, 9, 40, 12], [0, 60, 7]];
   const STEPS = 6;
 
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-granite-'));
-    ckpt = build(path.join(dir, 'model'));
-    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
-  });
-  after(async () => {
-    await model.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   for (const batchSize of [1, 2]) {
     it(`matches the reference (batch ${batchSize})`, async () => {
-      const rs: ProfileResult[] = [];
-      for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
-      for (const r of rs) {
-        const want = referenceProfile(prompts[r.index], STEPS, graniteReference(ckpt), graniteLens(ckpt));
-        assertMatchesReference(r, want, TOL);
-      }
+      await assertProfilesMatchReference(t.model, prompts, STEPS, { batchSize }, graniteReference(t.ckpt), graniteLens(t.ckpt), TOL);
     });
   }
 });

@@ -6,12 +6,8 @@
  * LayerNorm, project_out back to word_embed_proj_dim, tied lm_head. q is scaled by 1/√hd.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { LensModel, type ProfileResult } from '../../src/lens/model.js';
-import { TinyCheckpoint, add, attention, heads, layerNorm, linear, referenceProfile, relu, assertMatchesReference } from '../helpers/reference-ops.js';
+import { describe, it } from 'node:test';
+import { TinyCheckpoint, add, attention, heads, layerNorm, linear, relu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 
 const TOL = 1e-4;
 const CFG = {
@@ -93,36 +89,19 @@ function optLens(c: TinyCheckpoint): (resid: number[]) => number[] {
 }
 
 describe('OPT post-LN with project_in/out against a float64 reference of HF semantics', () => {
-  let dir: string;
-  let ckpt: TinyCheckpoint;
-  let model: LensModel;
+  const t = tinyModelFor('opt', build);
   const prompts = [[2, 17, 33, 5, 71, 9, 40, 8], [2, 60, 7]];
   const STEPS = 6;
 
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-opt-'));
-    ckpt = build(path.join(dir, 'model'));
-    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
-  });
-  after(async () => {
-    await model.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it('reads post-LN, no final norm and the projections', () => {
-    assert.equal(model.spec.normPlacement, 'post');
-    assert.equal(model.spec.noFinalNorm, true);
-    assert.equal(model.spec.vocabSize, CFG.vocab_size);
+    assert.equal(t.model.spec.normPlacement, 'post');
+    assert.equal(t.model.spec.noFinalNorm, true);
+    assert.equal(t.model.spec.vocabSize, CFG.vocab_size);
   });
 
   for (const batchSize of [1, 2]) {
     it(`matches the reference (batch ${batchSize})`, async () => {
-      const rs: ProfileResult[] = [];
-      for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize })) rs.push(r);
-      for (const r of rs) {
-        const want = referenceProfile(prompts[r.index], STEPS, optReference(ckpt), optLens(ckpt));
-        assertMatchesReference(r, want, TOL);
-      }
+      await assertProfilesMatchReference(t.model, prompts, STEPS, { batchSize }, optReference(t.ckpt), optLens(t.ckpt), TOL);
     });
   }
 });

@@ -6,12 +6,8 @@
  * One prompt stays within the original context for the whole generation, one starts beyond it.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { LensModel, type ProfileResult } from '../../src/lens/model.js';
-import { TinyCheckpoint, add, attention, heads, linear, referenceProfile, rmsNorm, rope, silu, assertMatchesReference } from '../helpers/reference-ops.js';
+import { describe, it } from 'node:test';
+import { TinyCheckpoint, add, attention, heads, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 
 const TOL = 1e-4;
 const CFG = {
@@ -90,20 +86,8 @@ function phi3Lens(c: TinyCheckpoint): (resid: number[]) => number[] {
 }
 
 describe('phi3 LongRoPE against a float64 reference of HF semantics', () => {
-  let dir: string;
-  let ckpt: TinyCheckpoint;
-  let model: LensModel;
+  const t = tinyModelFor('phi3', build);
   const STEPS = 3;
-
-  before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'el-phi3-'));
-    ckpt = build(path.join(dir, 'model'));
-    model = await LensModel.load(path.join(dir, 'model'), { cacheDir: path.join(dir, 'cache'), threads: 1 });
-  });
-  after(async () => {
-    await model.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   const cases: [string, number[][]][] = [
     ['within the original context (short factors)', [[1, 17, 33, 5, 71], [1, 60]]],
@@ -114,18 +98,13 @@ describe('phi3 LongRoPE against a float64 reference of HF semantics', () => {
       // prefillTokens 3 would split the 10-token prompt into spans, whose rotary factors would then
       // be chosen per span: the engine keeps such prompts whole
       for (const [batchSize, prefillTokens] of [[1, undefined], [prompts.length, undefined], [1, 3]]) {
-        const rs: ProfileResult[] = [];
-        for await (const r of model.profile(prompts.map((ids) => ({ ids })), { maxNewTokens: STEPS, batchSize, prefillTokens })) rs.push(r);
-        for (const r of rs) {
-          const want = referenceProfile(prompts[r.index], STEPS, phi3Reference(ckpt), phi3Lens(ckpt));
-          assertMatchesReference(r, want, TOL);
-        }
+        await assertProfilesMatchReference(t.model, prompts, STEPS, { batchSize, prefillTokens }, phi3Reference(t.ckpt), phi3Lens(t.ckpt), TOL);
       }
     });
   }
 
   it('uses different frequencies on the two sides of the original context (the test can fail)', () => {
-    const rope = model.spec.rope as { invFreq: Float32Array; long?: { invFreq: Float32Array } };
+    const rope = t.model.spec.rope as { invFreq: Float32Array; long?: { invFreq: Float32Array } };
     assert.ok(rope.long && rope.long.invFreq[3] < rope.invFreq[3] / 5);
   });
 });
