@@ -514,9 +514,11 @@ class DecoderGraph {
         finalLp: needs.final ? ctx.finalLp ?? m.lastLayerLp() : undefined,
         nextLp: needs.next ? m.firstLayerLp() : undefined,
       };
+      // everything this group computes, including the slices of its lp that the groups below read
       const p = parts[gi];
-      done = [p.argmax, ...(p.topk ? [p.topk.logprobs, p.topk.ids] : []), ...p.metrics.values(), ...[ctx.finalLp, ctx.nextLp].filter((t): t is string => !!t)];
-      if (gi === groups.length - 1) done.push(finalLogits);
+      done = [p.argmax, ...(p.topk ? [p.topk.logprobs, p.topk.ids] : []), ...p.metrics.values()];
+      if (ctx.nextLp) done.push(ctx.nextLp);
+      if (gi === groups.length - 1) done.push(finalLogits, ...(ctx.finalLp ? [ctx.finalLp] : []));
     }
     nameOutputs(g, lensOutputs(g, parts, L, V, this.lens, finalLogits));
     // The unembedding Gemms first in the node list (ONNX Runtime sorts the graph itself): ONNX
