@@ -6,13 +6,10 @@ type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'a
 let gc: GcFunction | null | undefined;
 
 /**
- * A young-generation ("minor") garbage collection, where the runtime can have one: frees the
- * short-lived typed arrays (run outputs) whose memory lives outside the V8 heap, which V8 otherwise
- * lets grow by up to 64 MB before it collects. Uses `global.gc` when Node runs with --expose-gc,
- * else exposes it once through V8's flags in one fresh context (the flag is turned back off at
- * once); a no-op if neither works.
+ * V8's `gc`: `global.gc` when Node runs with --expose-gc, else exposed once through V8's flags in
+ * one fresh context (the flag is turned back off at once); null if neither works.
  */
-export function collectYoungGarbage(): void {
+function gcFunction(): GcFunction | null {
   if (gc === undefined) {
     gc = (globalThis as { gc?: GcFunction }).gc ?? null;
     if (!gc) {
@@ -27,5 +24,22 @@ export function collectYoungGarbage(): void {
       }
     }
   }
-  gc?.({ type: 'minor' });
+  return gc;
+}
+
+/**
+ * A young-generation ("minor") garbage collection, where the runtime can have one: frees the
+ * short-lived typed arrays (run outputs) whose memory lives outside the V8 heap, which V8 otherwise
+ * lets grow by up to 64 MB before it collects. A no-op without `gc`.
+ */
+export function collectYoungGarbage(): void {
+  gcFunction()?.({ type: 'minor' });
+}
+
+/**
+ * A full garbage collection (a no-op without `gc`), after a burst of large, longer-lived arrays:
+ * those promoted out of the young generation survive minor collections.
+ */
+export function collectAllGarbage(): void {
+  gcFunction()?.();
 }

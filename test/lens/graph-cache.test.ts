@@ -136,3 +136,16 @@ it('the lens groups run one after another: each unembedding waits for every resu
     for (const n of prev) assert.ok(before.has(n.name!), `${n.name} (${n.opType}) runs before the unembedding of group ${group}`);
   }
 });
+
+it('exporting the weights leaves no copies of them in memory', async () => {
+  // ~40 MB of float32 weights, exported (transposed) on this first load
+  const big = writeTinyLlama(path.join(tmp, 'big'), { layers: 1, hidden: 1024, heads: 4, kvHeads: 2, seed: 5 });
+  const model = await LensModel.load(big, { cacheDir: path.join(tmp, 'big-cache') });
+  try {
+    assert.ok(model.exportSeconds > 0, 'the weights were exported by this load');
+    const mb = process.memoryUsage().arrayBuffers / 2 ** 20;
+    assert.ok(mb < 8, `${mb.toFixed(1)} MB of array buffers still allocated after the load`);
+  } finally {
+    await model.close();
+  }
+});
