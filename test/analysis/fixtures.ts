@@ -1,26 +1,10 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
+import { fixturePath, readFixtureJson, REPO_ROOT } from '../helpers/fixtures.js';
 
-/** The repository root (tests run from dist/test/analysis). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export { REPO_ROOT };
 
-/**
- * The scikit-learn/SciPy golden sets in the shared fixtures folder (see its README): shared/ sits
- * beside the repository (CI, main checkout) or beside the worktrees' parent.
- */
-function findSklearnFixtures(): string {
-  const candidates = [
-    process.env.ENTROPYLENS_SKLEARN_FIXTURES,
-    resolve(REPO_ROOT, '../shared/fixtures/sklearn'),
-    resolve(REPO_ROOT, '../../shared/fixtures/sklearn'),
-  ].filter((c): c is string => Boolean(c));
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`scikit-learn fixtures not found; looked in ${candidates.join(', ')} (set ENTROPYLENS_SKLEARN_FIXTURES)`);
-  return found;
-}
-
-export const SKLEARN_FIXTURES = findSklearnFixtures();
+/** The scikit-learn/SciPy golden sets (test/fixtures/sklearn, see its README). */
+export const SKLEARN_FIXTURES = fixturePath('sklearn');
 
 export interface ProtocolFixture {
   k: number;
@@ -64,7 +48,7 @@ export interface SklearnSet {
 export function loadSklearnSets(): SklearnSet[] {
   const files = readdirSync(SKLEARN_FIXTURES).filter((f) => /^set.*\.json$/.test(f)).sort();
   if (files.length === 0) throw new Error(`no set*.json fixtures in ${SKLEARN_FIXTURES}`);
-  return files.map((f) => JSON.parse(readFileSync(`${SKLEARN_FIXTURES}/${f}`, 'utf8')) as SklearnSet);
+  return files.map((f) => readFixtureJson<SklearnSet>('sklearn', f));
 }
 
 export function assertClose(actual: number, expected: number, tol: number, what: string, relative = false): void {

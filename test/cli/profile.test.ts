@@ -5,12 +5,16 @@ import { after, describe, it } from 'node:test';
 import { writeRawSafetensors, tempDir } from '../helpers/safetensors-writer.js';
 import { golden, PARITY_DIR } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/run-cli.js';
+import { writeTinyLlama } from '../helpers/tiny-model.js';
 import { TextTokenizer } from '../../src/tokenizer/index.js';
 import { assetPath } from '../../src/util/package.js';
 
 const cache = tempDir('el-cli-cache-');
 after(() => fs.rmSync(cache, { recursive: true, force: true }));
 const GPT2 = path.join(PARITY_DIR, 'gpt2');
+/** The error-path tests' own model: a tiny Llama with the demo tokenizer and a 64-token context. */
+const TINY = writeTinyLlama(path.join(cache, 'tiny-model'), { layers: 2, seed: 4, context: 64 });
+const TINY_VOCAB = JSON.parse(fs.readFileSync(path.join(TINY, 'config.json'), 'utf8')).vocab_size as number;
 
 /** One line on stderr, non-zero exit, no stack trace, mentioning every fragment. */
 function assertCleanError(r: { code: number; stderr: string; stdout: string }, ...fragments: string[]): void {
@@ -22,10 +26,10 @@ function assertCleanError(r: { code: number; stderr: string; stdout: string }, .
   for (const f of fragments) assert.ok(lines[0].includes(f), `error should mention '${f}': ${lines[0]}`);
 }
 
-/** A copy of the gpt2 fixture folder whose model.safetensors is replaced by `write(file)`. */
-function brokenModel(write: (file: string) => void, config?: Record<string, unknown>): string {
+/** A copy of the model folder `src` (default: the tiny model) whose model.safetensors is replaced by `write(file)`. */
+function brokenModel(write: (file: string) => void, config?: Record<string, unknown>, src = TINY): string {
   const dir = tempDir('el-broken-');
-  const cfg = JSON.parse(fs.readFileSync(path.join(GPT2, 'config.json'), 'utf8'));
+  const cfg = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8'));
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, ...config }));
   write(path.join(dir, 'model.safetensors'));
   return dir;
@@ -97,14 +101,14 @@ describe('entropylens profile', () => {
 describe('entropylens profile errors', () => {
   it('truncated safetensors file', () => {
     const dir = brokenModel((f) => {
-      fs.copyFileSync(path.join(GPT2, 'model.safetensors'), f);
+      fs.copyFileSync(path.join(TINY, 'model.safetensors'), f);
       fs.truncateSync(f, fs.statSync(f).size - 1000);
     });
     assertCleanError(runCli(['profile', dir, '--input-ids', '1,2', '--cache-dir', cache]), 'model.safetensors', 'truncated');
   });
 
   it('header offsets outside the file', () => {
-    const dir = brokenModel((f) => writeRawSafetensors(f, { 'wte.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, 'wpe.weight': { dtype: 'F32', shape: [4], data_offsets: [16, 32] } }, 16));
+    const dir = brokenModel((f) => writeRawSafetensors(f, { 'model.embed_tokens.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, 'model.norm.weight': { dtype: 'F32', shape: [4], data_offsets: [16, 32] } }, 16));
     assertCleanError(runCli(['profile', dir, '--input-ids', '1,2', '--cache-dir', cache]), 'model.safetensors');
   });
 
@@ -119,37 +123,37 @@ describe('entropylens profile errors', () => {
   });
 
   it('missing tensor', () => {
-    const dir = brokenModel((f) => writeRawSafetensors(f, { 'wte.weight': { dtype: 'F32', shape: [320, 64], data_offsets: [0, 320 * 64 * 4] } }, 320 * 64 * 4));
-    assertCleanError(runCli(['profile', dir, '--input-ids', '1,2', '--cache-dir', cache]), 'wpe.weight');
+    const dir = brokenModel((f) => writeRawSafetensors(f, { 'model.embed_tokens.weight': { dtype: 'F32', shape: [TINY_VOCAB, 32], data_offsets: [0, TINY_VOCAB * 32 * 4] } }, TINY_VOCAB * 32 * 4));
+    assertCleanError(runCli(['profile', dir, '--input-ids', '1,2', '--cache-dir', cache]), 'model.layers.0.');
   });
 
   it('unsupported model_type lists the supported ones', () => {
-    const dir = brokenModel((f) => fs.copyFileSync(path.join(GPT2, 'model.safetensors'), f), { model_type: 'mamba' });
+    const dir = brokenModel((f) => fs.copyFileSync(path.join(TINY, 'model.safetensors'), f), { model_type: 'mamba' });
     assertCleanError(runCli(['profile', dir, '--input-ids', '1,2', '--cache-dir', cache]), "'mamba'", 'gpt2', 'llama');
   });
 
   it('prompt longer than the context', () => {
-    const ids = Array.from({ length: 70 }, (_, i) => i % 300).join(',');
-    assertCleanError(runCli(['profile', GPT2, '--input-ids', ids, '--cache-dir', cache]), 'prompt 1', '64');
+    const ids = Array.from({ length: 70 }, (_, i) => i % 200).join(',');
+    assertCleanError(runCli(['profile', TINY, '--input-ids', ids, '--cache-dir', cache]), 'prompt 1', '64');
   });
 
   it('empty prompt', () => {
-    assertCleanError(runCli(['profile', GPT2, '--prompt', '', '--cache-dir', cache]), 'prompt 1', 'empty');
+    assertCleanError(runCli(['profile', TINY, '--prompt', '', '--cache-dir', cache]), 'prompt 1', 'empty');
   });
 
   it('--windows that does not divide --max-new-tokens', () => {
-    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--max-new-tokens', '5', '--windows', '2', '--cache-dir', cache]), '--windows', '--max-new-tokens');
+    assertCleanError(runCli(['profile', TINY, '--input-ids', '1,2', '--max-new-tokens', '5', '--windows', '2', '--cache-dir', cache]), '--windows', '--max-new-tokens');
   });
 
   it('--debug shows the stack', () => {
-    const r = runCli(['profile', GPT2, '--input-ids', '1,2', '--max-new-tokens', '5', '--windows', '2', '--cache-dir', cache, '--debug']);
+    const r = runCli(['profile', TINY, '--input-ids', '1,2', '--max-new-tokens', '5', '--windows', '2', '--cache-dir', cache, '--debug']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /\n\s+at /);
   });
 
   it('a bad option value names the option', () => {
-    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,x', '--cache-dir', cache]), '--input-ids');
-    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--metrics', 'renyi:abc', '--cache-dir', cache]), 'renyi:abc');
+    assertCleanError(runCli(['profile', TINY, '--input-ids', '1,x', '--cache-dir', cache]), '--input-ids');
+    assertCleanError(runCli(['profile', TINY, '--input-ids', '1,2', '--metrics', 'renyi:abc', '--cache-dir', cache]), 'renyi:abc');
   });
 });
 
@@ -161,7 +165,7 @@ describe('entropylens profile --stop-at-eos', () => {
     const k = g0.findIndex((id, i) => i >= 1 && !g0.slice(0, i).includes(id) && !g.prompts[1].generated_ids.includes(id));
     assert.ok(k >= 1 && k < 5, 'the fixture has a usable token');
     const eos = g0[k];
-    const dir = brokenModel((f) => fs.copyFileSync(path.join(GPT2, 'model.safetensors'), f), { eos_token_id: eos });
+    const dir = brokenModel((f) => fs.copyFileSync(path.join(GPT2, 'model.safetensors'), f), { eos_token_id: eos }, GPT2);
     const args = ['profile', dir, '--cache-dir', cache, '--max-new-tokens', '6', '--stop-at-eos', '--json'];
     for (const p of g.prompts) args.push('--input-ids', p.input_ids.join(','));
     const r = runCli(args);
@@ -175,19 +179,19 @@ describe('entropylens profile --stop-at-eos', () => {
   });
 
   it('--stop-at-eos with --windows > 1 is refused', () => {
-    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--max-new-tokens', '4', '--windows', '2', '--stop-at-eos', '--cache-dir', cache]), '--stop-at-eos');
+    assertCleanError(runCli(['profile', TINY, '--input-ids', '1,2', '--max-new-tokens', '4', '--windows', '2', '--stop-at-eos', '--cache-dir', cache]), '--stop-at-eos');
   });
 });
 
 describe('entropylens profile --device', () => {
   it('--device cuda without the CUDA provider is a one-line error that says what to do', () => {
-    const r = runCli(['profile', GPT2, '--input-ids', '1,2', '--device', 'cuda', '--cache-dir', cache]);
+    const r = runCli(['profile', TINY, '--input-ids', '1,2', '--device', 'cuda', '--cache-dir', cache]);
     if (r.code === 0) return; // a machine with the CUDA provider installed: nothing to check
     assertCleanError(r, 'CUDA', '--device cpu');
   });
 
   it('an unknown device names the option', () => {
-    assertCleanError(runCli(['profile', GPT2, '--input-ids', '1,2', '--device', 'tpu', '--cache-dir', cache]), '--device');
+    assertCleanError(runCli(['profile', TINY, '--input-ids', '1,2', '--device', 'tpu', '--cache-dir', cache]), '--device');
   });
 
   it('--anchors (text, tokenized before the model loads) equals --anchor-ids with those tokens', () => {

@@ -16,6 +16,8 @@ export interface TinyModelOptions {
   seed?: number;
   /** Spread of the random weights: larger → more varied entropies. */
   scale?: number;
+  /** max_position_embeddings (default 4096). */
+  context?: number;
 }
 
 export function writeTinyLlama(dir: string, o: TinyModelOptions = {}): string {
@@ -56,7 +58,7 @@ export function writeTinyLlama(dir: string, o: TinyModelOptions = {}): string {
   writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
   const config = {
     model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: d, intermediate_size: inter, num_attention_heads: heads,
-    num_key_value_heads: kv, num_hidden_layers: layers, vocab_size: vocab, max_position_embeddings: 4096, rms_norm_eps: 1e-6,
+    num_key_value_heads: kv, num_hidden_layers: layers, vocab_size: vocab, max_position_embeddings: o.context ?? 4096, rms_norm_eps: 1e-6,
     rope_theta: 10000, tie_word_embeddings: true, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu',
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));

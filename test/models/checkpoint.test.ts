@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { UserError } from '../../src/util/errors.js';
 import { openCheckpoint, TensorResolver } from '../../src/models/checkpoint.js';
 import { tempDir, writeRawSafetensors, writeSafetensors } from '../helpers/safetensors-writer.js';
+import { PARITY_DIR, parityCases } from '../helpers/fixtures.js';
 
-/** The hf-parity fixtures: $ENTROPYLENS_HF_PARITY, else the nearest shared/fixtures/hf-parity above this file. */
-function findFixtures(): string {
-  if (process.env.ENTROPYLENS_HF_PARITY) return process.env.ENTROPYLENS_HF_PARITY;
-  for (let d = path.dirname(fileURLToPath(import.meta.url)); ; d = path.dirname(d)) {
-    const cand = path.join(d, 'shared', 'fixtures', 'hf-parity');
-    if (fs.existsSync(path.join(cand, 'index.json'))) return cand;
-    if (path.dirname(d) === d) throw new Error('hf-parity fixtures not found; set ENTROPYLENS_HF_PARITY');
-  }
-}
-const fixturesDir = findFixtures();
-
-interface CaseIndex {
-  cases: { case: string; weights_dtype: string; sharded: boolean; files: Record<string, number> }[];
-}
-const index = JSON.parse(fs.readFileSync(path.join(fixturesDir, 'index.json'), 'utf8')) as CaseIndex;
+const fixturesDir = PARITY_DIR;
+const index = { cases: parityCases() };
 
 function expectUserError(fn: () => unknown, ...parts: string[]): void {
   assert.throws(fn, (e: unknown) => {
