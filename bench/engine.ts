@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../src/runtime/ort.js';
 import { LensModel } from '../src/lens/model.js';
 import { randomTensor, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
 

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from './ort.js';
 import { UserError } from '../util/errors.js';
 import { collectYoungGarbage } from '../util/gc.js';
 

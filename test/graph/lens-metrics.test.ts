@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src/runtime/ort.js';
 import { buildLensProbeGraph, layerGroups } from '../../src/graph/decoder.js';
 import { parseMetrics } from '../../src/graph/metrics.js';
 
