@@ -1,6 +1,8 @@
 import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { repoFolderName, type RepoType } from './env.js';
+import { UserError } from '../util/errors.js';
+import { isRepoId, repoFolderName, type RepoType } from './env.js';
+import { assertInside, checkRepoPath, checkRevision, isCommitHash } from './paths.js';
 
 /**
  * The hub cache layout shared with Python's huggingface_hub:
@@ -12,40 +14,65 @@ import { repoFolderName, type RepoType } from './env.js';
 export class RepoCache {
   readonly root: string;
 
+  /**
+   * Every path below is built from strings that may come from a server (etag, commit, file name) or
+   * the command line (revision, repo id); each is checked before it is joined, and the result must
+   * stay inside its folder of the cache (src/hub/paths.ts).
+   */
   constructor(cacheDir: string, readonly type: RepoType, readonly repoId: string) {
+    if (!isRepoId(repoId)) throw new UserError(`${JSON.stringify(repoId)} is not a hub repo id (owner/name, letters, digits, '-', '_', '.').`);
     this.root = join(cacheDir, repoFolderName(type, repoId));
   }
 
   blobPath(etag: string): string {
+    if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(etag)) throw new UserError(`${JSON.stringify(etag)} is not a blob name (a sha1 or sha256 in hex).`);
     return join(this.root, 'blobs', etag);
   }
 
   snapshotDir(commit: string): string {
+    if (!isCommitHash(commit)) throw new UserError(`${JSON.stringify(commit)} is not a 40-hex commit hash.`);
     return join(this.root, 'snapshots', commit);
   }
 
-  /** The commit a revision points to in the cache, or undefined when the cache has never seen it. */
+  /** snapshots/{commit}/{path} for a repo file name, checked to stay inside the snapshot. */
+  pointerPath(commit: string, path: string): string {
+    const dir = this.snapshotDir(commit);
+    return assertInside(dir, join(dir, checkRepoPath(path, `The file name for ${this.repoId}`)));
+  }
+
+  private refPath(revision: string): string {
+    const refs = join(this.root, 'refs');
+    return assertInside(refs, join(refs, checkRevision(revision)));
+  }
+
+  /**
+   * The commit a revision points to in the cache, or undefined when the cache has never seen it.
+   * A ref that does not hold a commit hash (edited, or written by a broken client) counts as absent.
+   */
   async commitFor(revision: string): Promise<string | undefined> {
     try {
-      const ref = (await readFile(join(this.root, 'refs', revision), 'utf8')).trim();
-      if (ref) return ref;
-    } catch {
+      const ref = (await readFile(this.refPath(revision), 'utf8')).trim();
+      if (isCommitHash(ref)) return ref;
+    } catch (err) {
+      if (err instanceof UserError) throw err;
       // no ref written for this revision
     }
-    if (/^[0-9a-f]{40}$/.test(revision) && (await exists(this.snapshotDir(revision)))) return revision;
+    if (isCommitHash(revision) && (await exists(this.snapshotDir(revision)))) return revision;
     return undefined;
   }
 
   async writeRef(revision: string, commit: string): Promise<void> {
     if (revision === commit) return;
-    const path = join(this.root, 'refs', revision);
+    const path = this.refPath(revision);
+    if (!isCommitHash(commit)) throw new UserError(`${JSON.stringify(commit)} is not a 40-hex commit hash.`);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, commit);
   }
 
   /** Point snapshots/{commit}/{path} at the blob; a copy where symlinks are not allowed (as Python does on Windows). */
   async linkSnapshot(commit: string, path: string, blob: string): Promise<string> {
-    const pointer = join(this.snapshotDir(commit), path);
+    const pointer = this.pointerPath(commit, path);
+    assertInside(join(this.root, 'blobs'), blob);
     await mkdir(dirname(pointer), { recursive: true });
     await rm(pointer, { force: true });
     try {

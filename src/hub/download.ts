@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { ProgressBar } from '../util/progress.js';
 import { RepoCache, exists } from './cache.js';
 import type { RepoType, ResolvedHubOptions } from './env.js';
-import { hubErrorFrom, networkError, HubError, type RequestContext } from './errors.js';
+import { hubErrorFrom, networkError, HubError, timeoutError, type RequestContext } from './errors.js';
+import { HubTimeoutError, backoffMs, sleep, timedFetch, withRetries } from './http.js';
+import { checkBlobEtag, checkCommit, checkRepoPath, checkRevision, isCommitHash } from './paths.js';
 import { UserError } from '../util/errors.js';
 
 /** What a HEAD on `/resolve/` tells about a file before downloading it (as huggingface_hub reads it). */
@@ -20,8 +22,6 @@ export interface FileMetadata {
   /** True when the bytes live behind a redirect (a pre-signed CDN URL): no token goes there. */
   redirected: boolean;
 }
-
-const MAX_ATTEMPTS = 6;
 
 export function resolveUrl(endpoint: string, type: RepoType, repoId: string, revision: string, path: string): string {
   const prefix = type === 'dataset' ? 'datasets/' : '';
@@ -39,10 +39,16 @@ function normalizeEtag(etag: string | null): string | undefined {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
-async function hubFetch(o: ResolvedHubOptions, url: string, init: RequestInit): Promise<Response> {
+/** One metadata request (no body worth reading), retried on network failures and timeouts. */
+async function metadataFetch(o: ResolvedHubOptions, url: string, init: RequestInit, what: string): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return await withRetries(o.metadataAttempts, async () => {
+      const res = await timedFetch(url, init, { timeoutSeconds: o.etagTimeout });
+      await res.body?.cancel();
+      return res;
+    });
   } catch (err) {
+    if (err instanceof HubTimeoutError) throw timeoutError(o.endpoint, what, err, 'HF_HUB_ETAG_TIMEOUT', o.metadataAttempts);
     throw networkError(o.endpoint, err);
   }
 }
@@ -61,11 +67,12 @@ export async function fetchFileMetadata(
   const ctx: RequestContext = { endpoint: o.endpoint, type, repoId, revision, path, hasToken: Boolean(o.token) };
   let url = resolveUrl(o.endpoint, type, repoId, revision, path);
   for (let hops = 0; hops < 5; hops++) {
-    const res = await hubFetch(o, url, {
-      method: 'HEAD',
-      redirect: 'manual',
-      headers: { ...authHeaders(o.token), 'accept-encoding': 'identity' },
-    });
+    const res = await metadataFetch(
+      o,
+      url,
+      { method: 'HEAD', redirect: 'manual', headers: { ...authHeaders(o.token), 'accept-encoding': 'identity' } },
+      `asking for ${path} in ${repoId}`,
+    );
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location && location.startsWith('/')) {
       url = new URL(location, url).toString();
@@ -79,6 +86,9 @@ export async function fetchFileMetadata(
         `The server at ${o.endpoint} did not send X-Repo-Commit/ETag for ${path} in ${repoId}: is HF_ENDPOINT a Hugging Face hub (or a mirror that forwards these headers)?`,
       );
     }
+    // Both become cache paths (snapshots/{commit}, blobs/{etag}): hashes only, checked before any file call.
+    checkCommit(commit, o.endpoint, `${path} in ${repoId}`);
+    checkBlobEtag(etag, o.endpoint, `${path} in ${repoId}`);
     const sizeHeader = res.headers.get('x-linked-size') ?? res.headers.get('content-length');
     const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
     const target = res.status >= 300 && res.status < 400 && location ? location : url;
@@ -126,18 +136,18 @@ async function downloadBlob(
   };
 
   let lastError: unknown;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 0; attempt < o.downloadAttempts; attempt++) {
     if (meta.size !== undefined && have === meta.size && attempt > 0) break;
-    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** attempt)));
+    if (attempt > 0) await sleep(backoffMs(attempt));
     const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     // The CDN URL of an LFS file is pre-signed; the token only goes to the hub itself (as huggingface_hub).
     if (!meta.redirected) Object.assign(headers, authHeaders(o.token));
     if (have > 0) headers['range'] = `bytes=${have}-`;
     let res: Response;
     try {
-      res = await fetch(meta.location, { headers, redirect: 'follow' });
+      res = await timedFetch(meta.location, { headers, redirect: 'follow' }, { timeoutSeconds: o.downloadTimeout });
     } catch (err) {
-      lastError = networkError(o.endpoint, err);
+      lastError = err instanceof HubTimeoutError ? err : networkError(o.endpoint, err);
       continue;
     }
     if (res.status === 416 && meta.size !== undefined && have === meta.size) {
@@ -181,10 +191,13 @@ async function downloadBlob(
     }
   }
   bar.finish();
+  if (lastError instanceof HubTimeoutError) {
+    throw timeoutError(o.endpoint, `downloading ${label.path} from ${label.repoId} (${have} bytes so far, kept in ${incomplete})`, lastError, 'HF_HUB_DOWNLOAD_TIMEOUT', o.downloadAttempts);
+  }
   if (lastError !== undefined || (meta.size !== undefined && have !== meta.size)) {
     const why = lastError instanceof Error ? lastError.message : `got ${have} of ${meta.size} bytes`;
     throw new UserError(
-      `Downloading ${label.path} from ${label.repoId} was interrupted (${why}) after ${MAX_ATTEMPTS} attempts: run the command again, it resumes from ${incomplete}.`,
+      `Downloading ${label.path} from ${label.repoId} was interrupted (${why}) after ${o.downloadAttempts} attempts: run the command again, it resumes from ${incomplete}.`,
     );
   }
   if (hash) {
@@ -216,14 +229,16 @@ export async function downloadToCache(
   path: string,
   revision: string = o.revision,
 ): Promise<CachedFile> {
+  checkRepoPath(path, `The request for ${repoId}`);
+  checkRevision(revision);
   const cache = new RepoCache(o.cacheDir, type, repoId);
-  if (/^[0-9a-f]{40}$/.test(revision)) {
-    const pointer = join(cache.snapshotDir(revision), path);
+  if (isCommitHash(revision)) {
+    const pointer = cache.pointerPath(revision, path);
     if (await exists(pointer)) return { path: pointer, commit: revision };
   }
   const meta = await fetchFileMetadata(o, type, repoId, path, revision);
   await cache.writeRef(revision, meta.commit);
-  const pointer = join(cache.snapshotDir(meta.commit), path);
+  const pointer = cache.pointerPath(meta.commit, path);
   if (await exists(pointer)) return { path: pointer, commit: meta.commit };
   const blob = cache.blobPath(meta.etag);
   if (!(await exists(blob))) await downloadBlob(o, meta, blob, { repoId, path });

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { UserError } from '../util/errors.js';
 
 export type RepoType = 'model' | 'dataset';
 
@@ -19,6 +20,12 @@ export interface HubOptions {
   onProgress?: (event: DownloadProgress) => void;
   /** Draw a progress bar on stderr even when it is not a terminal. */
   forceProgressBar?: boolean;
+  /** Seconds to wait for the hub's answer to a metadata request (HEAD, file listing). Default `$HF_HUB_ETAG_TIMEOUT` or 10. */
+  etagTimeout?: number;
+  /** Seconds a download may go without receiving a byte. Default `$HF_HUB_DOWNLOAD_TIMEOUT` or 10. */
+  downloadTimeout?: number;
+  /** Attempts per request before a network failure or timeout is reported. Default 3 for metadata, 6 for downloads (which resume). */
+  maxAttempts?: number;
 }
 
 export interface DownloadProgress {
@@ -36,6 +43,27 @@ export interface ResolvedHubOptions {
   offline: boolean;
   onProgress: ((event: DownloadProgress) => void) | undefined;
   forceProgressBar: boolean;
+  etagTimeout: number;
+  downloadTimeout: number;
+  metadataAttempts: number;
+  downloadAttempts: number;
+}
+
+/** huggingface_hub's defaults (constants.DEFAULT_ETAG_TIMEOUT / DEFAULT_DOWNLOAD_TIMEOUT), in seconds. */
+export const DEFAULT_ETAG_TIMEOUT = 10;
+export const DEFAULT_DOWNLOAD_TIMEOUT = 10;
+/** A HEAD or a listing page is retried twice (huggingface_hub retries once, with a longer timeout); a download resumes up to 5 times. */
+export const DEFAULT_METADATA_ATTEMPTS = 3;
+export const DEFAULT_DOWNLOAD_ATTEMPTS = 6;
+
+/** A positive number of seconds from an option or a variable; unset or empty gives the default. */
+function seconds(value: number | string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UserError(`${name} must be a positive number of seconds, got ${JSON.stringify(String(value))}: fix or unset it.`);
+  }
+  return n;
 }
 
 /** Same precedence as huggingface_hub: HF_HUB_CACHE, then HF_HOME/hub, then XDG_CACHE_HOME/huggingface/hub. */
@@ -60,6 +88,14 @@ export function resolveHubOptions(opts: HubOptions = {}, env: NodeJS.ProcessEnv 
     offline: opts.offline ?? envFlag(env['HF_HUB_OFFLINE']),
     onProgress: opts.onProgress,
     forceProgressBar: opts.forceProgressBar ?? false,
+    etagTimeout: seconds(opts.etagTimeout ?? env['HF_HUB_ETAG_TIMEOUT'], opts.etagTimeout !== undefined ? 'etagTimeout' : 'HF_HUB_ETAG_TIMEOUT', DEFAULT_ETAG_TIMEOUT),
+    downloadTimeout: seconds(
+      opts.downloadTimeout ?? env['HF_HUB_DOWNLOAD_TIMEOUT'],
+      opts.downloadTimeout !== undefined ? 'downloadTimeout' : 'HF_HUB_DOWNLOAD_TIMEOUT',
+      DEFAULT_DOWNLOAD_TIMEOUT,
+    ),
+    metadataAttempts: Math.max(1, Math.floor(opts.maxAttempts ?? DEFAULT_METADATA_ATTEMPTS)),
+    downloadAttempts: Math.max(1, Math.floor(opts.maxAttempts ?? DEFAULT_DOWNLOAD_ATTEMPTS)),
   };
 }
 

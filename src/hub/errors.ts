@@ -84,3 +84,11 @@ export function networkError(endpoint: string, err: unknown): UserError {
     `Cannot reach the hub at ${endpoint} (${cause}): check the network (or HF_ENDPOINT), or set HF_HUB_OFFLINE=1 to use files already in the cache.`,
   );
 }
+
+/** A request that stalled on every attempt: which one, for how long, and the variable that sets the limit. */
+export function timeoutError(endpoint: string, what: string, err: { seconds: number; phase: 'headers' | 'body' }, variable: string, attempts: number): UserError {
+  const stalled = err.phase === 'headers' ? 'did not answer' : 'stopped sending data';
+  return new UserError(
+    `The hub at ${endpoint} ${stalled} for ${err.seconds} s while ${what} (${attempts} attempt${attempts === 1 ? '' : 's'}): check the network or HF_ENDPOINT, try again later (downloads resume), or allow more time with ${variable}=<seconds>.`,
+  );
+}

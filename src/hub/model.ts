@@ -5,13 +5,17 @@ import { RepoCache, exists } from './cache.js';
 import { downloadOptional, downloadToCache } from './download.js';
 import { isRepoId, resolveHubOptions, type HubOptions, type ResolvedHubOptions } from './env.js';
 import { listRepoFiles } from './list.js';
+import { checkRepoPath } from './paths.js';
 
 const REQUIRED = ['config.json', 'tokenizer.json'];
 const OPTIONAL = ['generation_config.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 const SINGLE_WEIGHTS = 'model.safetensors';
 const WEIGHTS_INDEX = 'model.safetensors.index.json';
 
-/** Shard file names listed by a safetensors index (`weight_map` values). */
+/**
+ * Shard file names listed by a safetensors index (`weight_map` values), each checked to be a safe
+ * relative path before anything is looked up or downloaded under that name.
+ */
 async function shardsOf(indexPath: string): Promise<string[]> {
   let parsed: unknown;
   try {
@@ -19,9 +23,11 @@ async function shardsOf(indexPath: string): Promise<string[]> {
   } catch (err) {
     throw new UserError(`Cannot parse ${indexPath} (${(err as Error).message}): delete it and run again to re-download.`);
   }
-  const map = (parsed as { weight_map?: Record<string, string> }).weight_map;
-  if (!map || typeof map !== 'object') throw new UserError(`${indexPath} has no "weight_map": it is not a safetensors index.`);
-  return [...new Set(Object.values(map))].sort();
+  const map = parsed !== null && typeof parsed === 'object' ? (parsed as { weight_map?: unknown }).weight_map : undefined;
+  if (!map || typeof map !== 'object' || Array.isArray(map)) throw new UserError(`${indexPath} has no "weight_map" object: it is not a safetensors index.`);
+  const shards = new Set<string>();
+  for (const v of Object.values(map)) shards.add(checkRepoPath(v, `The weight_map of ${indexPath}`));
+  return [...shards].sort();
 }
 
 /** True when a folder has everything the engine loads: config, tokenizer and all safetensors weights. */
@@ -29,11 +35,8 @@ async function isCompleteModelDir(dir: string): Promise<boolean> {
   for (const f of REQUIRED) if (!(await exists(join(dir, f)))) return false;
   if (await exists(join(dir, SINGLE_WEIGHTS))) return true;
   if (!(await exists(join(dir, WEIGHTS_INDEX)))) return false;
-  try {
-    for (const shard of await shardsOf(join(dir, WEIGHTS_INDEX))) if (!(await exists(join(dir, shard)))) return false;
-  } catch {
-    return false;
-  }
+  // An unreadable or unsafe index is not "incomplete": shardsOf's message says what is wrong with it.
+  for (const shard of await shardsOf(join(dir, WEIGHTS_INDEX))) if (!(await exists(join(dir, shard)))) return false;
   return true;
 }
 
@@ -106,7 +109,9 @@ export async function resolveModelDir(idOrPath: string, opts: HubOptions = {}): 
   for (const f of weights) await downloadToCache(o, 'model', repoId, f, commit);
   if (weights[0] === WEIGHTS_INDEX) {
     const dir = new RepoCache(o.cacheDir, 'model', repoId).snapshotDir(commit);
-    for (const shard of await shardsOf(join(dir, WEIGHTS_INDEX))) await downloadToCache(o, 'model', repoId, shard, commit);
+    // All names are checked before the first shard is fetched: a bad index leaves no shard behind.
+    const shards = await shardsOf(join(dir, WEIGHTS_INDEX));
+    for (const shard of shards) await downloadToCache(o, 'model', repoId, shard, commit);
   }
   return new RepoCache(o.cacheDir, 'model', repoId).snapshotDir(commit);
 }

@@ -59,3 +59,20 @@ it('run tinystories --dataset <hub id> reads the validation split from the hub',
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /72 samples written/);
 });
+
+it('a hub that never answers ends in one line naming HF_HUB_ETAG_TIMEOUT, within the configured time', async () => {
+  hub.misbehave(/^HEAD /, { kind: 'stall' });
+  try {
+    const t0 = Date.now();
+    const r = await runCli(['profile', 'acme/tiny-llama', '--prompt', 'x'], {
+      env: { ...env, HF_HUB_CACHE: path.join(root, 'hf-stall'), HF_HUB_ETAG_TIMEOUT: '0.3' },
+      timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /did not answer for 0\.3 s .*3 attempts.*HF_HUB_ETAG_TIMEOUT/);
+    assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+  } finally {
+    hub.behave();
+  }
+});

@@ -4,6 +4,9 @@
  * (X-Repo-Commit, ETag, X-Linked-Etag/-Size for LFS files, X-Error-Code on failures), redirects of
  * LFS files to a CDN path, and Range requests. It records every request so tests can count them,
  * and can drop a connection half-way through a file once, to exercise resuming.
+ *
+ * It can also be hostile: a file may carry headers that replace the hub's (an ETag or X-Repo-Commit
+ * with `../`), and `misbehave` makes matching requests stall, trickle or paginate forever.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -14,7 +17,26 @@ export interface FakeFile {
   content: Buffer | string;
   /** Stored in LFS: served through a redirect, named by its sha256 in the cache. */
   lfs?: boolean;
+  /** Headers that replace the hub's on /resolve/ answers for this file (e.g. a hostile `etag` or `x-repo-commit`). */
+  headers?: Record<string, string>;
 }
+
+/**
+ * How a request can go wrong on purpose:
+ * - `stall`: accept the request, never answer;
+ * - `trickle`: answer the headers, then send one byte of the body every `intervalMs`;
+ * - `self-link`: (tree API) answer the page with a `Link: rel="next"` pointing at the same URL;
+ * - `endless-pages`: (tree API) every page links a new next page, forever;
+ * - `foreign-link`: (tree API) a next-page link to `url` (another server);
+ * - `as-file`: answer as /resolve/ would for `path` of repo `id` (whatever URL was asked for).
+ */
+export type Misbehaviour =
+  | { kind: 'stall' }
+  | { kind: 'trickle'; intervalMs: number }
+  | { kind: 'self-link' }
+  | { kind: 'endless-pages' }
+  | { kind: 'foreign-link'; url: string }
+  | { kind: 'as-file'; type: 'model' | 'dataset'; id: string; path: string };
 
 export interface FakeRepo {
   type: 'model' | 'dataset';
@@ -37,6 +59,7 @@ interface StoredFile {
   lfs: boolean;
   gitSha: string;
   sha256: string;
+  headers: Record<string, string>;
 }
 
 interface StoredRepo {
@@ -62,6 +85,8 @@ export class FakeHub {
   pageSize = 1000;
   private readonly repos = new Map<string, StoredRepo>();
   private readonly drops = new Map<string, number>();
+  private misbehaviours: { re: RegExp; m: Misbehaviour; left: number }[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly server: Server;
 
   constructor(repos: FakeRepo[]) {
@@ -69,7 +94,7 @@ export class FakeHub {
       const files = new Map<string, StoredFile>();
       for (const f of r.files) {
         const content = typeof f.content === 'string' ? Buffer.from(f.content) : f.content;
-        files.set(f.path, { path: f.path, content, lfs: Boolean(f.lfs), gitSha: gitBlobSha(content), sha256: sha256(content) });
+        files.set(f.path, { path: f.path, content, lfs: Boolean(f.lfs), gitSha: gitBlobSha(content), sha256: sha256(content), headers: f.headers ?? {} });
       }
       const commit = createHash('sha1').update(`${r.type}/${r.id}`).digest('hex');
       this.repos.set(`${r.type}/${r.id}`, { type: r.type, id: r.id, commit, files, gatedToken: r.gatedToken });
@@ -84,6 +109,7 @@ export class FakeHub {
   }
 
   async close(): Promise<void> {
+    this.behave();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -105,9 +131,34 @@ export class FakeHub {
     return this.requests.filter((r) => re.test(r.url));
   }
 
+  /** Requests whose `METHOD url` matches `re` misbehave as `m`, the next `times` times (default: always). */
+  misbehave(re: RegExp, m: Misbehaviour, times = Infinity): void {
+    this.misbehaviours.push({ re, m, left: times });
+  }
+
+  /** Back to good behaviour; trickles in progress stop. */
+  behave(): void {
+    this.misbehaviours = [];
+    for (const t of this.timers) clearInterval(t);
+    this.timers.clear();
+  }
+
+  private misbehaviourFor(req: IncomingMessage): Misbehaviour | undefined {
+    const key = `${req.method ?? 'GET'} ${req.url ?? '/'}`;
+    const hit = this.misbehaviours.find((b) => b.left > 0 && b.re.test(key));
+    if (!hit) return undefined;
+    hit.left--;
+    return hit.m;
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     this.requests.push({ method: req.method ?? 'GET', url, range: req.headers.range, authorization: req.headers.authorization });
+    const bad = this.misbehaviourFor(req);
+    if (bad?.kind === 'stall') return; // the socket stays open, nothing is ever written
+    if (bad?.kind === 'trickle') return this.trickle(res, bad.intervalMs);
+    if (bad?.kind === 'as-file') return this.resolve(req, res, bad.type, bad.id, 'main', bad.path);
+    this.linkOverride = bad;
     const { pathname, searchParams } = new URL(url, 'http://x');
     let m = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(pathname);
     if (m) return this.tree(req, res, m[1] === 'datasets' ? 'dataset' : 'model', m[2]!, decodeURIComponent(m[3]!), m[4] ?? '', searchParams);
@@ -119,6 +170,23 @@ export class FakeHub {
     m = /^\/cdn\/([0-9a-f]{64})$/.exec(pathname);
     if (m) return this.cdn(req, res, m[1]!);
     this.fail(res, 404, null, 'Not found');
+  }
+
+  private linkOverride: Misbehaviour | undefined;
+
+  /** 200 with a 1 MB Content-Length, then one byte every `intervalMs`, forever. */
+  private trickle(res: ServerResponse, intervalMs: number): void {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(1_000_000) });
+    res.flushHeaders();
+    const t = setInterval(() => {
+      if (res.destroyed) {
+        clearInterval(t);
+        this.timers.delete(t);
+        return;
+      }
+      res.write('x');
+    }, intervalMs);
+    this.timers.add(t);
   }
 
   private fail(res: ServerResponse, status: number, code: string | null, message: string): void {
@@ -189,7 +257,15 @@ export class FakeHub {
     const cursor = Number(params.get('cursor') ?? 0);
     const page = entries.slice(cursor, cursor + this.pageSize);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (cursor + this.pageSize < entries.length) {
+    const bad = this.linkOverride;
+    if (bad?.kind === 'self-link') headers['link'] = `<${new URL(req.url ?? '/', this.url).toString()}>; rel="next"`;
+    else if (bad?.kind === 'foreign-link') headers['link'] = `<${bad.url}>; rel="next"`;
+    else if (bad?.kind === 'endless-pages') {
+      const next = new URL(req.url ?? '/', this.url);
+      next.searchParams.set('endless', String(Number(params.get('endless') ?? 0) + 1));
+      headers['link'] = `<${next.toString()}>; rel="next"`;
+    }
+    else if (cursor + this.pageSize < entries.length) {
       const next = new URL(req.url ?? '/', this.url);
       next.searchParams.set('cursor', String(cursor + this.pageSize));
       headers['link'] = `<${next.toString()}>; rel="next"`;
@@ -211,11 +287,12 @@ export class FakeHub {
         'x-linked-size': String(file.content.length),
         'x-repo-commit': repo.commit,
         'content-length': '0',
+        ...file.headers,
       });
       res.end();
       return;
     }
-    this.sendBytes(req, res, file.content, { etag: `"${file.gitSha}"`, 'x-repo-commit': repo.commit }, undefined);
+    this.sendBytes(req, res, file.content, { etag: `"${file.gitSha}"`, 'x-repo-commit': repo.commit, ...file.headers }, undefined);
   }
 
   private cdn(req: IncomingMessage, res: ServerResponse, sha: string): void {
