@@ -1,4 +1,5 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
+import os from 'node:os';
 import { UserError } from '../util/errors.js';
 
 /** commander collector for repeatable options. */
@@ -17,6 +18,18 @@ export function intArg(text: string, option: string, min?: number): number {
   const v = numberArg(text, option, min);
   if (!Number.isInteger(v)) throw new UserError(`${option} must be an integer, got ${text}`);
   return v;
+}
+
+/**
+ * `--threads`: 0 lets ONNX Runtime choose; more threads than the machine has cores only adds
+ * contention (and ONNX Runtime would try to start every one of them: 1,000,000 never finished),
+ * so a larger value is capped at the core count with a note on stderr.
+ */
+export function threadsArg(text: string, cores = os.availableParallelism()): number {
+  const n = intArg(text, '--threads', 0);
+  if (n <= cores) return n;
+  process.stderr.write(`note: --threads ${n} is more than the ${cores} CPU cores here; using ${cores}\n`);
+  return cores;
 }
 
 /**

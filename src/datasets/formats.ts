@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { UserError } from '../util/errors.js';
+import { readRegularFile } from '../util/files.js';
 
 export interface FormatTopics {
   formats: string[];
@@ -14,9 +14,10 @@ export interface FormatPrompt {
 }
 
 async function loadTopics(file: string): Promise<FormatTopics> {
+  const text = await readRegularFile(file, 'format/topic list');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new UserError(`Cannot read the format/topic list ${file} (${(err as Error).message}).`);
   }

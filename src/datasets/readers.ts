@@ -1,7 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { UserError } from '../util/errors.js';
+import { assertRegularFile, readRegularFile } from '../util/files.js';
 import { listFilesRecursive } from '../hub/cache.js';
 import { DATA_EXTENSIONS, selectSplitFiles, type SplitQuery } from '../hub/split-files.js';
 import { csvRecords } from './csv.js';
@@ -38,6 +39,7 @@ export async function readParquet(file: string, opts: ReadOptions = {}): Promise
   let buffer;
   let columns: string[];
   try {
+    await assertRegularFile(file, 'data file');
     buffer = await asyncBufferFromFile(file);
     const metadata = await parquetMetadataAsync(buffer);
     columns = parquetSchema(metadata).children.map((c) => c.element.name);
@@ -50,7 +52,7 @@ export async function readParquet(file: string, opts: ReadOptions = {}): Promise
 }
 
 export async function readJsonl(file: string, opts: ReadOptions = {}): Promise<FileRows> {
-  const text = await readFile(file, 'utf8');
+  const text = await readRegularFile(file, 'data file');
   const rows: Row[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -73,7 +75,7 @@ export async function readJsonl(file: string, opts: ReadOptions = {}): Promise<F
 
 /** `.json`: an array of objects, or (as `datasets` also accepts) JSON Lines under a .json name. */
 export async function readJson(file: string, opts: ReadOptions = {}): Promise<FileRows> {
-  const text = await readFile(file, 'utf8');
+  const text = await readRegularFile(file, 'data file');
   if (!text.trimStart().startsWith('[')) return readJsonl(file, opts);
   let value: unknown;
   try {
@@ -87,7 +89,7 @@ export async function readJson(file: string, opts: ReadOptions = {}): Promise<Fi
 }
 
 export async function readCsv(file: string, opts: ReadOptions = {}): Promise<FileRows> {
-  const text = await readFile(file, 'utf8');
+  const text = await readRegularFile(file, 'data file');
   const { header, records: rows } = csvRecords(text, file);
   const limited = opts.limit !== undefined ? rows.slice(0, opts.limit) : rows;
   return { file, columns: header, rows: limited };
@@ -100,7 +102,7 @@ export const END_OF_TEXT = '<|endoftext|>';
  * trimmed of the surrounding blank lines the separator leaves; empty stories are dropped.
  */
 export async function readTinyStoriesTxt(file: string, opts: ReadOptions = {}): Promise<FileRows> {
-  const text = await readFile(file, 'utf8');
+  const text = await readRegularFile(file, 'data file');
   const rows: Row[] = [];
   for (const part of text.split(END_OF_TEXT)) {
     if (opts.limit !== undefined && rows.length >= opts.limit) break;

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { isRepoId, repoFolderName, type RepoType } from './env.js';
@@ -93,16 +93,27 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Relative paths (with `/`) of every file under a folder whose target exists; dangling links are skipped. */
+/**
+ * Relative paths (with `/`) of every regular file under a folder, following symlinks; dangling links,
+ * FIFOs, devices and sockets are skipped. Each directory is entered once, by its real path: a link
+ * back to an ancestor (`loop -> .`) or a second link to a folder already walked adds nothing, so no
+ * file is listed twice through directory links and no cycle is followed.
+ */
 export async function listFilesRecursive(dir: string): Promise<string[]> {
   const out: string[] = [];
+  const entered = new Set<string>();
   async function walk(sub: string): Promise<void> {
+    const abs = join(dir, sub);
     let entries;
     try {
-      entries = await readdir(join(dir, sub), { withFileTypes: true });
+      const real = await realpath(abs);
+      if (entered.has(real)) return;
+      entered.add(real);
+      entries = await readdir(abs, { withFileTypes: true });
     } catch {
       return;
     }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const rel = sub ? `${sub}/${e.name}` : e.name;
       if (e.name.startsWith('.')) continue;
@@ -114,7 +125,7 @@ export async function listFilesRecursive(dir: string): Promise<string[]> {
           if (s.isFile()) out.push(rel);
           else if (s.isDirectory()) await walk(rel);
         } catch {
-          // dangling link: the blob was deleted, treat the file as absent
+          // dangling link (the blob was deleted, treat the file as absent), or a link cycle (ELOOP)
         }
       }
     }

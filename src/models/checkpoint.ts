@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';
+import { readRegularFileSync } from '../util/files.js';
 import { attachConfigPath } from './config.js';
 import { readSafetensorsHeader, readTensorFloat32, type TensorInfo } from './safetensors.js';
 
@@ -32,14 +33,7 @@ const SINGLE_FILE = 'model.safetensors';
 const UNSUPPORTED_WEIGHTS = ['pytorch_model.bin', 'pytorch_model.bin.index.json', 'model.pt', 'model.pth', 'tf_model.h5', 'flax_model.msgpack'];
 
 function readJsonObject(file: string, what: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new UserError(`${what} not found: ${file}`);
-    throw new UserError(`cannot read ${what} ${file}: ${err.message}`);
-  }
+  const text = readRegularFileSync(file, what);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

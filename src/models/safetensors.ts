@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { UserError } from '../util/errors.js';
+import { openRegularFileSync } from '../util/files.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -71,12 +72,8 @@ export function readExactly(fd: number, dst: Uint8Array, dstOffset: number, leng
 
 /** Parse and fully validate a .safetensors header without reading tensor data. */
 export function readSafetensorsHeader(file: string): { tensors: TensorInfo[]; metadata: Record<string, string> } {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw new UserError(`cannot open safetensors file ${file}: ${(e as Error).message}`);
-  }
+  // Regular files only: a FIFO would block, /dev/zero never ends, a directory gives a bare EISDIR.
+  const fd = openRegularFileSync(file, 'safetensors file');
   try {
     const size = fs.fstatSync(fd).size;
     if (size < 8) {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { ExternalWeight } from '../graph/builder.js';
+import { UserError } from '../util/errors.js';
 
 /**
  * Token-embedding rows read straight from the exported weights file. The graph takes
@@ -24,8 +25,21 @@ export class EmbeddingReader {
     return this.width;
   }
 
-  /** [ids.length, width] rows, in order, each read from the file (the OS keeps its pages cached). */
+  /**
+   * [ids.length, width] rows, in order, each read from the file (the OS keeps its pages cached).
+   * An id past the last row would read other weights (or past the end of the file) as an embedding:
+   * that is a tokenizer that does not belong to the model, never a damaged cache, and is said so.
+   */
   lookup(ids: ArrayLike<number>): Float32Array {
+    const rows = this.weight.dims[0];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= rows) {
+        throw new UserError(
+          `token id ${id} is outside the model's embedding matrix (${rows} rows): the tokenizer produces ids the model does not have — use the tokenizer.json saved with this checkpoint (its vocabulary must not exceed config.json's vocab_size).`,
+        );
+      }
+    }
     const out = new Float32Array(ids.length * this.width);
     const bytes = new Uint8Array(out.buffer);
     for (let i = 0; i < ids.length; i++) {
@@ -33,7 +47,7 @@ export class EmbeddingReader {
       let done = 0;
       while (done < this.rowBytes) {
         const n = fs.readSync(this.fd, bytes, at + done, this.rowBytes - done, this.weight.offset + ids[i] * this.rowBytes + done);
-        if (n === 0) throw new Error(`embedding row ${ids[i]}: the weight cache file ended early; delete the cache folder and retry`);
+        if (n === 0) throw new UserError(`embedding row ${ids[i]}: the weight cache file ended early (it was truncated); delete the cache folder and retry`);
         done += n;
       }
     }

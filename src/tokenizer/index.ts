@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../util/errors.js';
+import { readRegularFileSync } from '../util/files.js';
 
 /** The model's tokenizer (tokenizer.json + tokenizer_config.json), as entropylens uses it. */
 export class TextTokenizer {
@@ -24,15 +25,17 @@ export class TextTokenizer {
     let json: Record<string, unknown>;
     let cfg: Record<string, unknown> = {};
     try {
-      json = JSON.parse(fs.readFileSync(file, 'utf8'));
+      json = JSON.parse(readRegularFileSync(file, 'tokenizer'));
     } catch (err) {
+      if (err instanceof UserError) throw err;
       throw new UserError(`${file} is not valid JSON: ${(err as Error).message}`);
     }
     const cfgFile = path.join(dir, 'tokenizer_config.json');
     if (fs.existsSync(cfgFile)) {
       try {
-        cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+        cfg = JSON.parse(readRegularFileSync(cfgFile, 'tokenizer config'));
       } catch (err) {
+        if (err instanceof UserError) throw err;
         throw new UserError(`${cfgFile} is not valid JSON: ${(err as Error).message}`);
       }
     }

@@ -18,6 +18,8 @@ export interface TinyModelOptions {
   scale?: number;
   /** max_position_embeddings (default 4096). */
   context?: number;
+  /** Embedding rows and vocab_size (default: the tokenizer's vocabulary; fewer makes a mismatched tokenizer). */
+  vocab?: number;
 }
 
 export function writeTinyLlama(dir: string, o: TinyModelOptions = {}): string {
@@ -31,7 +33,7 @@ export function writeTinyLlama(dir: string, o: TinyModelOptions = {}): string {
   const scale = o.scale ?? 0.3;
   fs.mkdirSync(dir, { recursive: true });
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(assetPath('demo-model', f), path.join(dir, f));
-  const vocab = Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')).model.vocab).length;
+  const vocab = o.vocab ?? Object.keys(JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')).model.vocab).length;
   const tensors: Record<string, TensorToWrite> = {};
   const put = (name: string, shape: number[], s = scale): void => {
     const data = new Float32Array(shape.reduce((x, y) => x * y, 1));

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { generateStories, taskPrompt, DEMO_TASKS } from '../../datasets/demo-stories.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
-import { intArg, numberArg, resolveModel } from '../args.js';
+import { intArg, numberArg, resolveModel, threadsArg } from '../args.js';
 import { printHuman } from '../view.js';
 
 /** Seed of the demo's stories: not the training corpus' (seed 1) nor its held-out set (1000003). */
@@ -62,7 +62,7 @@ async function runDemo(o: DemoOptions): Promise<void> {
   const maxNewTokens = intArg(o.maxNewTokens, '--max-new-tokens', 1);
   const temperature = numberArg(o.temperature, '--temperature', 0);
   const seed = intArg(o.seed, '--seed', 0);
-  const threads = intArg(o.threads, '--threads', 0);
+  const threads = threadsArg(o.threads);
   const out = path.resolve(o.out);
   const log = (line: string): void => void process.stdout.write(line + '\n');
 

@@ -5,7 +5,7 @@ import { METRIC_HELP } from '../../graph/metrics.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';
-import { collect, intArg, numberArg, resolveModel } from '../args.js';
+import { collect, intArg, numberArg, resolveModel, threadsArg } from '../args.js';
 import { printHuman } from '../view.js';
 
 interface ProfileCliOptions {
@@ -128,7 +128,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const seed = intArg(o.seed, '--seed', 0);
   const topK = intArg(o.topK, '--top-k', 0);
   const batchSize = intArg(o.batchSize, '--batch-size', 1);
-  const threads = intArg(o.threads, '--threads', 0);
+  const threads = threadsArg(o.threads);
   const windows = o.windows !== undefined ? intArg(o.windows, '--windows', 1) : undefined;
   if (windows !== undefined && maxNewTokens % windows !== 0) {
     throw new UserError(`--windows ${windows} does not divide --max-new-tokens ${maxNewTokens}; choose a divisor (e.g. 1 or ${maxNewTokens})`);

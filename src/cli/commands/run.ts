@@ -3,7 +3,7 @@ import { MMLU_PROMPT_TYPES, type MmluPromptType } from '../../datasets/mmlu-prom
 import type { CommonRunOptions, RunSummary } from '../../experiments/run.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
-import { intArg, numberArg } from '../args.js';
+import { intArg, numberArg, threadsArg } from '../args.js';
 
 /** The experiment runs (engine, datasets, store, figures) load only when a run starts. */
 const experiments = () => import('../../experiments/run.js');
@@ -41,7 +41,7 @@ function common(o: Common): CommonRunOptions {
     seed: intArg(o.seed, '--seed', 0),
     updateSteps: intArg(o.updateSteps, '--update-steps', 1),
     referenceQuirks: Boolean(o.referenceQuirks),
-    threads: intArg(o.threads, '--threads', 0),
+    threads: threadsArg(o.threads),
     cacheDir: o.cacheDir,
     noFigures: !o.figures,
     log: (line) => process.stdout.write(line + '\n'),
