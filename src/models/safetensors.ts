@@ -103,7 +103,34 @@ export function readSafetensorsHeader(file: string): { tensors: TensorInfo[]; me
   }
 }
 
+/**
+ * True when JSON text nests objects/arrays deeper than `limit` (string contents skipped). A
+ * safetensors header nests 3 levels ({name: {shape: [...]}}); V8's JSON.parse spends ~8 µs per
+ * level of `[[[[…`, so a 100 MB header of brackets would take minutes: refused before parsing.
+ */
+function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/** Generous: the format needs 3 levels; metadata values other than strings are tolerated (stringified). */
+const MAX_HEADER_DEPTH = 64;
+
 function parseHeader(file: string, headerBytes: Uint8Array, fileSize: number): { tensors: TensorInfo[]; metadata: Record<string, string> } {
+  if (nestsDeeperThan(headerBytes, MAX_HEADER_DEPTH)) {
+    throw new UserError(`${file}: the safetensors header nests objects or arrays more than ${MAX_HEADER_DEPTH} levels deep (the format has 3); the file is corrupt`);
+  }
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
