@@ -3,7 +3,6 @@
  * on its body (no byte for that long aborts it), and retries with backoff for network failures and
  * timeouts, so a stalled or trickling server ends in a message instead of a hang.
  */
-import { UserError } from '../util/errors.js';
 
 /** A request that produced nothing for too long; `phase` says whether the headers or the body stalled. */
 export class HubTimeoutError extends Error {
@@ -45,7 +44,8 @@ export async function timedFetch(url: string, init: RequestInit, o: TimedFetchOp
     disarm();
     throw ac.signal.aborted && ac.signal.reason instanceof HubTimeoutError ? ac.signal.reason : err;
   }
-  if (!res.body) {
+  // No body to watch (HEAD, 204, 304, …): the deadline has done its work.
+  if (!res.body || [101, 103, 204, 205, 304].includes(res.status)) {
     disarm();
     return res;
   }
@@ -76,9 +76,9 @@ export async function timedFetch(url: string, init: RequestInit, o: TimedFetchOp
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
-/** True for failures worth another attempt: no connection, a reset, a timeout (never an HTTP status). */
+/** True for failures worth another attempt: no connection, a reset (fetch's TypeError), a timeout — never an HTTP status. */
 export function isTransient(err: unknown): boolean {
-  return err instanceof HubTimeoutError || (err instanceof TypeError && !(err instanceof UserError));
+  return err instanceof HubTimeoutError || err instanceof TypeError;
 }
 
 export function backoffMs(attempt: number): number {

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (the protocol uses 1.0)', '1.0')
     .option('--seed <n>', 'seed of the stories and of sampling', String(DEMO_SEED))
     .option('--batch-size <n>', 'prompts per forward pass', '24')
-    .option('--threads <n>', 'CPU threads; 0 = one per core', '0')
+    .option('--threads <n>', 'CPU threads; 0 = one per core; at most the core count', '0')
     .option('--cache-dir <dir>', 'weight/graph cache (default ~/.cache/entropylens)')
     .addHelpText(
       'after',

@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--scale-block <L:F>', 'multiply the residual stream after block L by F (repeatable)', collect, [])
     .option('--skip-block <L>', 'make block L the identity on the residual stream (repeatable)', collect, [])
     .option('--batch-size <n>', 'prompts per forward pass (left-padded)', '8')
-    .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core', '0')
+    .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--no-bos', 'do not prepend the tokenizer\'s BOS token to text prompts')
     .option('--stop-at-eos', 'stop a prompt when it generates an end-of-sequence token')
     .option('--cache-dir <dir>', 'where exported weights and graphs are cached (default: ~/.cache/entropylens)')

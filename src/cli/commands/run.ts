@@ -28,7 +28,7 @@ function addCommon(cmd: Command, defaultOut: string): Command {
     .option('--seed <n>', 'seed of sampling and scrambles', '0')
     .option('--update-steps <n>', 'write a shard every N samples (a killed run loses at most one shard)', '64')
     .option('--reference-quirks', "reproduce the reference's quirks (re-tokenising every step, accumulating scramble, answer extraction over prompt + completion, the phi-3 space)")
-    .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core', '0')
+    .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--cache-dir <dir>', 'weight/graph cache (default ~/.cache/entropylens)')
     .option('--no-figures', 'do not write figures');
 }
