@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { loadMmlu, loadTinyStories, parseCsv, readDataFile, type MmluRow } from '../../src/datasets/index.js';
 import { selectSplitFiles } from '../../src/hub/index.js';
-import { UserError } from '../../src/util/errors.js';
 import { startFakeHub, type FakeHub } from '../helpers/fake-hub.js';
+import { rejectsUser } from '../helpers/rejects-user.js';
 
 for (const k of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_HUB_OFFLINE', 'HF_ENDPOINT']) delete process.env[k];
 
@@ -59,13 +59,6 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'el-data-'));
 });
 
-async function rejectsUser(p: Promise<unknown>, ...needles: string[]): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    for (const n of needles) assert.ok(err.message.includes(n), `message lacks "${n}": ${err.message}`);
-    return true;
-  });
-}
 
 describe('CSV parser (RFC 4180)', () => {
   it('handles quotes, doubled quotes, embedded commas and newlines, CRLF and a BOM', () => {

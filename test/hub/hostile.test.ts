@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { downloadToCache, listRepoFiles, resolveDatasetFiles, resolveHubOptions, resolveModelDir } from '../../src/hub/index.js';
 import { nextLink } from '../../src/hub/list.js';
-import { UserError } from '../../src/util/errors.js';
+import { rejectsUser } from '../helpers/rejects-user.js';
 import { sha256, startFakeHub, type FakeHub } from '../helpers/fake-hub.js';
 
 for (const k of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_HUB_OFFLINE', 'HF_ENDPOINT', 'HF_HUB_ETAG_TIMEOUT', 'HF_HUB_DOWNLOAD_TIMEOUT']) delete process.env[k];
@@ -76,19 +76,6 @@ beforeEach(async () => {
 
 const opts = <T extends object>(more: T = {} as T) => ({ cacheDir, endpoint: hub.url, ...more });
 
-async function rejectsUser(p: Promise<unknown>, ...needles: (string | RegExp)[]): Promise<string> {
-  let message = '';
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    message = err.message;
-    return true;
-  });
-  for (const n of needles) {
-    if (typeof n === 'string') assert.ok(message.includes(n), `message lacks "${n}": ${message}`);
-    else assert.match(message, n);
-  }
-  return message;
-}
 
 async function absent(path: string): Promise<void> {
   await assert.rejects(lstat(path), { code: 'ENOENT' }, `${path} was created`);

@@ -12,7 +12,7 @@ import {
   resolveHubOptions,
   resolveModelDir,
 } from '../../src/hub/index.js';
-import { UserError } from '../../src/util/errors.js';
+import { rejectsUser } from '../helpers/rejects-user.js';
 import { gitBlobSha, sha256, startFakeHub, type FakeHub } from '../helpers/fake-hub.js';
 
 for (const k of ['HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'HF_HUB_OFFLINE', 'HF_ENDPOINT']) delete process.env[k];
@@ -122,19 +122,6 @@ beforeEach(async () => {
 
 const opts = () => ({ cacheDir, endpoint: hub.url });
 
-async function rejectsUser(p: Promise<unknown>, ...needles: (string | RegExp)[]): Promise<string> {
-  let message = '';
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof UserError, `expected a UserError, got ${String(err)}`);
-    message = err.message;
-    return true;
-  });
-  for (const n of needles) {
-    if (typeof n === 'string') assert.ok(message.includes(n), `message lacks "${n}": ${message}`);
-    else assert.match(message, n);
-  }
-  return message;
-}
 
 describe('resolveModelDir from the hub', () => {
   it('downloads into the HF cache layout (blobs, snapshots/<commit>, refs/main)', async () => {
