@@ -74,7 +74,8 @@ export async function fetchFileMetadata(
       `asking for ${path} in ${repoId}`,
     );
     const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location && location.startsWith('/')) {
+    // A path on the same server ('/x', not the protocol-relative '//host/x'): the token may follow it.
+    if (res.status >= 300 && res.status < 400 && location && location.startsWith('/') && !location.startsWith('//')) {
       url = new URL(location, url).toString();
       continue;
     }
@@ -91,7 +92,14 @@ export async function fetchFileMetadata(
     checkBlobEtag(etag, o.endpoint, `${path} in ${repoId}`);
     const sizeHeader = res.headers.get('x-linked-size') ?? res.headers.get('content-length');
     const size = sizeHeader !== null && /^\d+$/.test(sizeHeader) ? Number(sizeHeader) : undefined;
-    const target = res.status >= 300 && res.status < 400 && location ? location : url;
+    let target = url;
+    if (res.status >= 300 && res.status < 400 && location) {
+      try {
+        target = new URL(location, url).toString();
+      } catch {
+        throw new UserError(`The server at ${o.endpoint} redirected ${path} in ${repoId} to ${JSON.stringify(location.slice(0, 200))}, which is not a URL: is HF_ENDPOINT a Hugging Face hub?`);
+      }
+    }
     return { commit, etag, size, location: target, redirected: target !== url };
   }
   throw new UserError(`Too many redirects for ${path} in ${repoId} on ${o.endpoint}.`);

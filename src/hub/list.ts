@@ -24,6 +24,15 @@ export function nextLink(header: string | null): string | undefined {
   return undefined;
 }
 
+/** The origin of a URL, or a UserError with `message()` when it is not one. */
+function urlOrigin(url: string, message: () => string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    throw new UserError(message());
+  }
+}
+
 /** The tree API answers errors with `{"error": "..."}`; map the usual messages to the hub's error codes. */
 function codeFromMessage(message: string): string | null {
   if (/invalid rev(ision)? id|revision .*not (be )?found/i.test(message)) return 'RevisionNotFound';
@@ -55,7 +64,7 @@ export async function listRepoFiles(
 ): Promise<RemoteFile[]> {
   const ctx = { endpoint: o.endpoint, type, repoId, revision, hasToken: Boolean(o.token) };
   const headers: Record<string, string> = { accept: 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) };
-  const origin = new URL(o.endpoint).origin;
+  const origin = urlOrigin(o.endpoint, () => `HF_ENDPOINT ${JSON.stringify(o.endpoint)} is not a URL: set it to the hub's address, e.g. https://huggingface.co.`);
   const out: RemoteFile[] = [];
   const seen = new Set<string>();
   let url: string | undefined = `${o.endpoint}/api/${type}s/${repoId}/tree/${encodeURIComponent(revision)}?recursive=${recursive}&expand=false`;
@@ -97,9 +106,18 @@ export async function listRepoFiles(
       const size = typeof e.lfs?.size === 'number' ? e.lfs.size : typeof e.size === 'number' ? e.size : 0;
       out.push({ path: e.path, size });
     }
-    url = page.next === undefined ? undefined : new URL(page.next, pageUrl).toString();
-    if (url !== undefined && new URL(url).origin !== origin) {
-      throw new UserError(`The hub at ${o.endpoint} sent a next-page link of the ${repoId} file listing to another server (${new URL(url).origin}): not followed (the token would go with it); check HF_ENDPOINT.`);
+    if (page.next === undefined) break;
+    const next = page.next;
+    let nextUrl: URL;
+    try {
+      nextUrl = new URL(next, pageUrl);
+    } catch {
+      throw new UserError(`The hub at ${o.endpoint} sent a next-page link of the ${repoId} file listing that is not a URL (${JSON.stringify(next.slice(0, 200))}): check HF_ENDPOINT.`);
+    }
+    url = nextUrl.toString();
+    const nextOrigin = nextUrl.origin;
+    if (nextOrigin !== origin) {
+      throw new UserError(`The hub at ${o.endpoint} sent a next-page link of the ${repoId} file listing to another server (${nextOrigin}): not followed (the token would go with it); check HF_ENDPOINT.`);
     }
   }
   return out;

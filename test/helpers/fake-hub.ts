@@ -28,7 +28,8 @@ export interface FakeFile {
  * - `self-link`: (tree API) answer the page with a `Link: rel="next"` pointing at the same URL;
  * - `endless-pages`: (tree API) every page links a new next page, forever;
  * - `foreign-link`: (tree API) a next-page link to `url` (another server);
- * - `as-file`: answer as /resolve/ would for `path` of repo `id` (whatever URL was asked for).
+ * - `as-file`: answer as /resolve/ would for `path` of repo `id` (whatever URL was asked for);
+ * - `answer`: this status, these headers and this body, whatever was asked.
  */
 export type Misbehaviour =
   | { kind: 'stall' }
@@ -36,7 +37,8 @@ export type Misbehaviour =
   | { kind: 'self-link' }
   | { kind: 'endless-pages' }
   | { kind: 'foreign-link'; url: string }
-  | { kind: 'as-file'; type: 'model' | 'dataset'; id: string; path: string };
+  | { kind: 'as-file'; type: 'model' | 'dataset'; id: string; path: string }
+  | { kind: 'answer'; status: number; headers: Record<string, string>; body?: string };
 
 export interface FakeRepo {
   type: 'model' | 'dataset';
@@ -158,6 +160,11 @@ export class FakeHub {
     if (bad?.kind === 'stall') return; // the socket stays open, nothing is ever written
     if (bad?.kind === 'trickle') return this.trickle(res, bad.intervalMs);
     if (bad?.kind === 'as-file') return this.resolve(req, res, bad.type, bad.id, 'main', bad.path);
+    if (bad?.kind === 'answer') {
+      res.writeHead(bad.status, bad.headers);
+      res.end(bad.body ?? '');
+      return;
+    }
     this.linkOverride = bad;
     const { pathname, searchParams } = new URL(url, 'http://x');
     let m = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/tree\/([^/]+)(?:\/(.*))?$/.exec(pathname);

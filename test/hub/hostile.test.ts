@@ -204,6 +204,18 @@ describe('timeouts and page limits (item 8)', () => {
     assert.equal(hub.requests.length, 1);
   });
 
+  it('a next-page link that is not a URL is an error naming it', async () => {
+    hub.misbehave(/^GET \/api\//, { kind: 'answer', status: 200, headers: { 'content-type': 'application/json', link: '<http://[::1>; rel="next"' }, body: '[]' });
+    await rejectsUser(listRepoFiles(resolveHubOptions(fast()), 'model', 'good/model', 'main'), 'not a URL', 'http://[::1');
+  });
+
+  it('a protocol-relative redirect (//host/…) of a HEAD is not followed with the token', async () => {
+    const other = hub.url.replace('http://127.0.0.1', '//localhost');
+    hub.misbehave(/^HEAD /, { kind: 'answer', status: 302, headers: { location: `${other}/evil/x/resolve/main/config.json` } }, 1);
+    await rejectsUser(downloadToCache(resolveHubOptions(fast({ token: 'hf_secret' })), 'model', 'good/model', 'config.json'), 'X-Repo-Commit');
+    assert.equal(hub.requests.length, 1);
+  });
+
   it('reads HF_HUB_ETAG_TIMEOUT and HF_HUB_DOWNLOAD_TIMEOUT (seconds, default 10) and refuses nonsense', () => {
     const d = resolveHubOptions({}, {});
     assert.equal(d.etagTimeout, 10);
