@@ -19,8 +19,6 @@ import { checkRandomState, type RandomStateLike } from './random.js';
 const MACHINE_EPSILON = 2.220446049250313e-16;
 const FLOAT32_TINY = 1.1754943508222875e-38;
 const PERPLEXITY_TOLERANCE = 1e-5;
-/** Points closer than this in every coordinate share a quadtree leaf (scikit-learn's EPSILON). */
-const TREE_EPSILON = 1e-6;
 const EXPLORATION_N_ITER = 250;
 const f32 = Math.fround;
 const N_ITER_CHECK = 50;
@@ -104,7 +102,15 @@ function symmetrize(n: number, nbr: Int32Array, k: number, cond: Float64Array): 
   return { indptr, indices, data };
 }
 
-/** A 2^dim-ary space-partitioning tree over the embedding (quadtree in 2-D, octree in 3-D). */
+/**
+ * A 2^dim-ary space-partitioning tree over the embedding (quadtree in 2-D, octree in 3-D), built
+ * as scikit-learn 1.2's `_QuadTree` builds it: the root box is [min, max'] with max' widened by
+ * max(0.1 %, 1e-3), cell bounds and centres are float32 values, a leaf holds one point, and only
+ * points with exactly equal coordinates share a leaf as duplicates. (scikit-learn's source names a
+ * tolerance EPSILON = 1e-6 for that test, but in the 1.2 build it is zero: points 1e-7 apart get
+ * leaves of their own and repel each other. It matters at the start, where the PCA initialisation
+ * is scaled to a standard deviation of 1e-4 and dozens of pairs lie within 1e-6.)
+ */
 class SpaceTree {
   private readonly dim: number;
   private readonly nChildren: number;
@@ -143,16 +149,21 @@ class SpaceTree {
         hi[a] = Math.max(hi[a], Y[i * dim + a]);
       }
     }
-    // Widen the box a little so no point sits on its upper edge.
-    for (let a = 0; a < dim; a++) hi[a] = Math.max(hi[a] * (1 + 1e-3 * Math.sign(hi[a])), hi[a] + 1e-3);
-    const root = this.newCell();
-    let w = 0;
+    // Widen the box a little so no point sits on its upper edge (float32 arithmetic, as NumPy does
+    // it on scikit-learn's float32 embedding).
     for (let a = 0; a < dim; a++) {
-      this.minB[root * dim + a] = lo[a];
-      this.maxB[root * dim + a] = hi[a];
-      w = Math.max(w, hi[a] - lo[a]);
+      const m = f32(hi[a]);
+      hi[a] = Math.max(f32(m * f32(1 + f32(f32(1e-3) * Math.sign(m)))), f32(m + f32(1e-3)));
     }
-    this.sqWidth[root] = w * w;
+    const root = this.newCell();
+    let sq = 0;
+    for (let a = 0; a < dim; a++) {
+      this.minB[root * dim + a] = f32(lo[a]);
+      this.maxB[root * dim + a] = hi[a];
+      const w = f32(hi[a] - f32(lo[a]));
+      sq = Math.max(sq, f32(w * w));
+    }
+    this.sqWidth[root] = sq;
     for (let i = 0; i < n; i++) this.insert(Y, i);
   }
 
@@ -191,12 +202,14 @@ class SpaceTree {
     return id;
   }
 
+  /** A cell's centre on one axis, rounded to float32 as scikit-learn stores it. */
+  private mid(cell: number, a: number): number {
+    return f32((this.minB[cell * this.dim + a] + this.maxB[cell * this.dim + a]) / 2);
+  }
+
   private childFor(cell: number, Y: Float64Array, i: number): number {
     let c = 0;
-    for (let a = 0; a < this.dim; a++) {
-      const mid = (this.minB[cell * this.dim + a] + this.maxB[cell * this.dim + a]) / 2;
-      if (Y[i * this.dim + a] >= mid) c |= 1 << a;
-    }
+    for (let a = 0; a < this.dim; a++) if (Y[i * this.dim + a] >= this.mid(cell, a)) c |= 1 << a;
     return c;
   }
 
@@ -206,18 +219,19 @@ class SpaceTree {
     for (let c = 0; c < this.nChildren; c++) {
       const id = this.newCell();
       if (c === 0) first = id;
-      let w = 0;
+      let sq = 0;
       for (let a = 0; a < d; a++) {
         const mn = this.minB[cell * d + a];
         const mx = this.maxB[cell * d + a];
-        const mid = (mn + mx) / 2;
+        const mid = this.mid(cell, a);
         const lo = c & (1 << a) ? mid : mn;
         const hi = c & (1 << a) ? mx : mid;
         this.minB[id * d + a] = lo;
         this.maxB[id * d + a] = hi;
-        w = Math.max(w, hi - lo);
+        const w = f32(hi - lo);
+        sq = Math.max(sq, f32(w * w));
       }
-      this.sqWidth[id] = w * w;
+      this.sqWidth[id] = sq;
     }
     this.child[cell] = first;
     this.leaf[cell] = 0;
@@ -242,9 +256,12 @@ class SpaceTree {
           return;
         }
         let dup = true;
-        for (let a = 0; a < d; a++) dup = dup && Math.abs(Y[i * d + a] - Y[p * d + a]) <= TREE_EPSILON;
-        if (dup || depth > 60) {
-          this.addMass(cell, Y, i);
+        for (let a = 0; a < d; a++) dup = dup && Y[i * d + a] === Y[p * d + a];
+        if (dup || depth > 100) {
+          // A duplicate adds to the leaf's count; its barycenter stays the stored point. (The depth
+          // guard only stops endless splitting of points that 100 halvings of the box cannot tell
+          // apart, far below any scale an embedding has.)
+          this.size[cell] += 1;
           return;
         }
         // Push the resident point (with its multiplicity) one level down, then retry here.
@@ -281,7 +298,7 @@ class SpaceTree {
         const v = Y[i * d + a] - this.bary[cell * d + a];
         delta[a] = v;
         dist2 += v * v;
-        dup = dup && Math.abs(v) <= TREE_EPSILON;
+        dup = dup && v === 0;
       }
       const isLeaf = this.leaf[cell] === 1;
       if (dup && isLeaf) continue;
@@ -305,7 +322,8 @@ class SpaceTree {
 }
 
 /** KL divergence and gradient by Barnes-Hut (`_kl_divergence_bh`). */
-function gradientBh(P: Csr, Y: Float64Array, n: number, dim: number, theta: number, grad: Float64Array, computeError: boolean): number {
+/** @internal exported for tests */
+export function gradientBh(P: Csr, Y: Float64Array, n: number, dim: number, theta: number, grad: Float64Array, computeError: boolean): number {
   const tree = new SpaceTree(Y, n, dim);
   const neg = new Float64Array(n * dim);
   const row = new Float64Array(dim);
@@ -367,6 +385,46 @@ export function gradientExact(P: Float64Array, Y: Float64Array, n: number, dim: 
   return computeError ? error : NaN;
 }
 
+/** The full joint-probability matrix P over all pairs (`_joint_probabilities`), zero diagonal. */
+function jointProbabilities(D: Dense, perplexity: number): Float64Array {
+  const n = D.rows;
+  const sqd = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
+    let s = 0;
+    for (let a = 0; a < D.cols; a++) {
+      const v = D.data[i * D.cols + a] - D.data[j * D.cols + a];
+      s += v * v;
+    }
+    sqd[i * n + j] = sqd[j * n + i] = Math.fround(s);
+  }
+  const cond = binarySearchPerplexity(sqd, n, n, perplexity, true);
+  const P = new Float64Array(n * n);
+  let total = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    const v = cond[i * n + j] + cond[j * n + i];
+    P[i * n + j] = v;
+    total += v;
+  }
+  const norm = Math.max(total, MACHINE_EPSILON);
+  for (let i = 0; i < n * n; i++) P[i] = i % (n + 1) === 0 ? 0 : Math.max(P[i] / norm, MACHINE_EPSILON);
+  return P;
+}
+
+/**
+ * The sparse P of the Barnes-Hut method (`_joint_probabilities_nn`): each row's conditional
+ * probabilities over its min(n − 1, ⌊3·perplexity + 1⌋) nearest neighbours, symmetrised and
+ * normalised to sum 1.
+ */
+/** @internal exported for tests */
+export function jointProbabilitiesNn(D: Dense, perplexity: number): Csr {
+  const n = D.rows;
+  const k = Math.min(n - 1, Math.floor(3 * perplexity + 1));
+  const nb = kNeighbors(D, D, k, true);
+  const sqd = Float64Array.from(nb.distances, (dist) => Math.fround(dist * dist));
+  const cond = binarySearchPerplexity(sqd, n, k, perplexity, false);
+  return symmetrize(n, nb.indices, k, cond);
+}
+
 export interface TSNEOptions {
   nComponents?: number;
   perplexity?: number;
@@ -424,35 +482,8 @@ export class TSNE {
     const rng = checkRandomState(this.randomState);
 
     // Input affinities.
-    let Pcsr: Csr | undefined;
-    let Pfull: Float64Array | undefined;
-    if (this.method === 'exact') {
-      const sqd = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-        let s = 0;
-        for (let a = 0; a < D.cols; a++) {
-          const v = D.data[i * D.cols + a] - D.data[j * D.cols + a];
-          s += v * v;
-        }
-        sqd[i * n + j] = sqd[j * n + i] = Math.fround(s);
-      }
-      const cond = binarySearchPerplexity(sqd, n, n, this.perplexity, true);
-      Pfull = new Float64Array(n * n);
-      let total = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-        const v = cond[i * n + j] + cond[j * n + i];
-        Pfull[i * n + j] = v;
-        total += v;
-      }
-      const norm = Math.max(total, MACHINE_EPSILON);
-      for (let i = 0; i < n * n; i++) Pfull[i] = i % (n + 1) === 0 ? 0 : Math.max(Pfull[i] / norm, MACHINE_EPSILON);
-    } else {
-      const k = Math.min(n - 1, Math.floor(3 * this.perplexity + 1));
-      const nb = kNeighbors(D, D, k, true);
-      const sqd = Float64Array.from(nb.distances, (dist) => Math.fround(dist * dist));
-      const cond = binarySearchPerplexity(sqd, n, k, this.perplexity, false);
-      Pcsr = symmetrize(n, nb.indices, k, cond);
-    }
+    const Pcsr = this.method === 'barnes_hut' ? jointProbabilitiesNn(D, this.perplexity) : undefined;
+    const Pfull = this.method === 'exact' ? jointProbabilities(D, this.perplexity) : undefined;
 
     // Initial embedding.
     const Y = new Float64Array(n * dim);
@@ -464,9 +495,11 @@ export class TSNE {
       let v = 0;
       for (let i = 0; i < n; i++) v += (scores[i][0] - m) ** 2;
       const std = Math.sqrt(v / n);
-      for (let i = 0; i < n; i++) for (let a = 0; a < dim; a++) Y[i * dim + a] = Math.fround(scores[i][a]) / std * 1e-4;
+      // scikit-learn divides the float32 scores by their float32 std, then scales, all in float32.
+      const std32 = f32(std);
+      for (let i = 0; i < n; i++) for (let a = 0; a < dim; a++) Y[i * dim + a] = f32(f32(f32(scores[i][a]) / std32) * f32(1e-4));
     } else if (this.init === 'random') {
-      for (let i = 0; i < n * dim; i++) Y[i] = 1e-4 * Math.fround(rng.standardNormal());
+      for (let i = 0; i < n * dim; i++) Y[i] = f32(f32(1e-4) * f32(rng.standardNormal()));
     } else {
       const I = toDense(this.init, 'init');
       if (I.rows !== n || I.cols !== dim) throw new UserError(`TSNE: init has shape ${I.rows}×${I.cols}, expected ${n}×${dim}`);
@@ -476,14 +509,16 @@ export class TSNE {
     const lr = this.learningRate === 'auto' ? Math.max(n / this.earlyExaggeration / 4, 50) : this.learningRate;
     this.learningRateUsed = lr;
     const grad = new Float64Array(n * dim);
+    // P times the exaggeration, made once per phase. scikit-learn hands the (float64) sparse P to
+    // its Barnes-Hut code as float32.
+    const scaled = new Map<number, Csr | Float64Array>();
     const objective = (exaggeration: number, computeError: boolean): number => {
-      if (Pcsr) {
-        const scaled = exaggeration === 1 ? Pcsr : { ...Pcsr, data: Pcsr.data.map((v) => v * exaggeration) };
-        return gradientBh(scaled, Y, n, dim, this.angle, grad, computeError);
+      let P = scaled.get(exaggeration);
+      if (!P) {
+        P = Pcsr ? { ...Pcsr, data: Pcsr.data.map((v) => f32(v * exaggeration)) } : (Pfull as Float64Array).map((v) => v * exaggeration);
+        scaled.set(exaggeration, P);
       }
-      const P = Pfull as Float64Array;
-      const scaled = exaggeration === 1 ? P : P.map((v) => v * exaggeration);
-      return gradientExact(scaled, Y, n, dim, grad, computeError);
+      return P instanceof Float64Array ? gradientExact(P, Y, n, dim, grad, computeError) : gradientBh(P, Y, n, dim, this.angle, grad, computeError);
     };
 
     const descend = (start: number, stop: number, momentum: number, exaggeration: number, withoutProgress: number): [number, number] => {
