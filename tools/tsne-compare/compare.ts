@@ -102,6 +102,8 @@ const fmt = (v: number[], digits: number): string => {
 };
 
 const side = sklearnSide();
+// Per method/init: how many sets have our median inside scikit-learn's range, and the ratios of medians.
+const summary = new Map<string, { inside: number; ratios: number[] }>();
 console.log(`scikit-learn ${side.sklearn} (NumPy ${side.numpy}) vs entropylens; perplexity ${side.perplexity}, ${side.n_iter} iterations, learning rate auto`);
 console.log('KL and trustworthiness (k=5) over seeds: median [min, max]; "in" = our median within scikit-learn\'s [min, max]');
 const header = ['set', 'method', 'init', 'seeds', 'sklearn KL', 'ours KL', 'KL ratio', 'in', 'sklearn trust', 'ours trust'];
@@ -123,11 +125,18 @@ for (const set of side.sets) {
     }
     const sk = stats(runs.map((r) => r.kl));
     const me = stats(ours.map((o) => o.kl));
+    const inside = me.med >= sk.min && me.med <= sk.max;
+    const agg = summary.get(key) ?? { inside: 0, ratios: [] };
+    agg.inside += inside ? 1 : 0;
+    agg.ratios.push(me.med / sk.med);
+    summary.set(key, agg);
     console.log([
       `${set.kind} ${set.n}x${set.d}`, method, init, runs.length,
       fmt(runs.map((r) => r.kl), 4), fmt(ours.map((o) => o.kl), 4),
-      (me.med / sk.med).toFixed(3), me.med >= sk.min && me.med <= sk.max ? 'yes' : 'NO',
+      (me.med / sk.med).toFixed(3), inside ? 'yes' : 'NO',
       fmt(runs.map((r) => r.trust), 4), fmt(ours.map((o) => o.trust), 4),
     ].join(' | '));
   }
 }
+console.log('\nsummary over sets: method/init | sets with our median KL inside scikit-learn\'s range | ratio of medians ours/scikit-learn: median [min, max]');
+for (const [key, agg] of summary) console.log(`${key} | ${agg.inside}/${agg.ratios.length} | ${fmt(agg.ratios, 3)}`);
