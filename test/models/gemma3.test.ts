@@ -15,57 +15,9 @@ import { describe, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { writeSafetensors, type TensorToWrite } from '../helpers/safetensors-writer.js';
 import { TinyCheckpoint, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { GEMMA3_CFG as CFG, buildGemma3 as build } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
-const CFG = {
-  architectures: ['Gemma3ForCausalLM'],
-  model_type: 'gemma3_text',
-  vocab_size: 96,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 4,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 16,
-  hidden_activation: 'gelu_pytorch_tanh',
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  rope_theta: 1_000_000,
-  rope_local_base_freq: 10_000,
-  rope_scaling: { rope_type: 'linear', factor: 4 },
-  query_pre_attn_scalar: 24,
-  sliding_window: 3,
-  sliding_window_pattern: 3,
-  final_logit_softcapping: 8,
-  attn_logit_softcapping: null,
-  tie_word_embeddings: true,
-  bos_token_id: 2,
-  eos_token_id: 1,
-};
-
-function build(dir: string): TinyCheckpoint {
-  const c = new TinyCheckpoint(1234);
-  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, head_dim: hd } = CFG;
-  // small embeddings (× √hidden in the model) so attention and MLP, whose outputs are RMS-normed, steer the residual
-  c.random('model.embed_tokens.weight', [CFG.vocab_size, d], 0.2);
-  for (let i = 0; i < CFG.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    for (const n of ['input_layernorm', 'pre_feedforward_layernorm']) c.random(`${p}.${n}.weight`, [d], 0.3);
-    for (const n of ['post_attention_layernorm', 'post_feedforward_layernorm']) c.random(`${p}.${n}.weight`, [d], 0.5, 0.5);
-    c.random(`${p}.self_attn.q_proj.weight`, [H * hd, d], 1);
-    c.random(`${p}.self_attn.k_proj.weight`, [KV * hd, d], 1);
-    c.random(`${p}.self_attn.v_proj.weight`, [KV * hd, d], 1);
-    c.random(`${p}.self_attn.o_proj.weight`, [d, H * hd], 0.6);
-    c.random(`${p}.self_attn.q_norm.weight`, [hd], 0.5);
-    c.random(`${p}.self_attn.k_norm.weight`, [hd], 0.5);
-    c.random(`${p}.mlp.gate_proj.weight`, [f, d], 0.6);
-    c.random(`${p}.mlp.up_proj.weight`, [f, d], 0.6);
-    c.random(`${p}.mlp.down_proj.weight`, [d, f], 0.5);
-  }
-  c.random('model.norm.weight', [d], 0.5, 3); // lens logits reach the soft-cap
-  c.save(dir, CFG);
-  return c;
-}
 
 /** HF Gemma3 forward; `swapRopes` exchanges the local and global rotary (a deliberately wrong variant). */
 function gemma3Reference(c: TinyCheckpoint, swapRopes = false): (ids: number[]) => number[][] {

@@ -6,54 +6,9 @@
  */
 import { describe, it } from 'node:test';
 import { TinyCheckpoint, add, attention, heads, invFreq, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { GRANITE_CFG as CFG, buildGranite as build } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
-const CFG = {
-  architectures: ['GraniteForCausalLM'],
-  model_type: 'granite',
-  vocab_size: 72,
-  hidden_size: 32,
-  intermediate_size: 48,
-  num_hidden_layers: 3,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 64,
-  rope_theta: 10000,
-  rms_norm_eps: 1e-6,
-  hidden_act: 'silu',
-  attention_bias: false,
-  mlp_bias: false,
-  tie_word_embeddings: false,
-  embedding_multiplier: 6,
-  attention_multiplier: 0.09,
-  residual_multiplier: 0.4,
-  logits_scaling: 2.5,
-  bos_token_id: 0,
-  eos_token_id: 0,
-};
-
-function build(dir: string): TinyCheckpoint {
-  const c = new TinyCheckpoint(2024);
-  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV } = CFG;
-  const hd = d / H;
-  c.random('model.embed_tokens.weight', [CFG.vocab_size, d], 0.3);
-  c.random('lm_head.weight', [CFG.vocab_size, d], 1);
-  c.random('model.norm.weight', [d], 0.2, 1);
-  for (let i = 0; i < CFG.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    c.random(`${p}.input_layernorm.weight`, [d], 0.2, 1);
-    c.random(`${p}.post_attention_layernorm.weight`, [d], 0.2, 1);
-    c.random(`${p}.self_attn.q_proj.weight`, [H * hd, d], 0.8);
-    c.random(`${p}.self_attn.k_proj.weight`, [KV * hd, d], 0.8);
-    c.random(`${p}.self_attn.v_proj.weight`, [KV * hd, d], 0.8);
-    c.random(`${p}.self_attn.o_proj.weight`, [d, H * hd], 0.6);
-    c.random(`${p}.mlp.gate_proj.weight`, [f, d], 0.5);
-    c.random(`${p}.mlp.up_proj.weight`, [f, d], 0.5);
-    c.random(`${p}.mlp.down_proj.weight`, [d, f], 0.5);
-  }
-  c.save(dir, CFG);
-  return c;
-}
 
 function graniteReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
   const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, rms_norm_eps: eps, residual_multiplier: rm } = CFG;

@@ -8,54 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TinyCheckpoint, add, attention, heads, layerNorm, linear, relu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { OPT_POSTLN_CFG as CFG, buildOptPostLn as build, OPT_PREFIX as P } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
-const CFG = {
-  architectures: ['OPTForCausalLM'],
-  model_type: 'opt',
-  vocab_size: 80,
-  hidden_size: 32,
-  word_embed_proj_dim: 16,
-  ffn_dim: 64,
-  num_attention_heads: 4,
-  num_hidden_layers: 3,
-  max_position_embeddings: 32,
-  do_layer_norm_before: false,
-  _remove_final_layer_norm: false,
-  activation_function: 'relu',
-  enable_bias: true,
-  layer_norm_elementwise_affine: true,
-  bos_token_id: 2,
-  eos_token_id: 2,
-  pad_token_id: 1,
-};
-const P = 'model.decoder';
-
-function build(dir: string): TinyCheckpoint {
-  const c = new TinyCheckpoint(99);
-  const { hidden_size: d, word_embed_proj_dim: e, ffn_dim: f } = CFG;
-  c.random(`${P}.embed_tokens.weight`, [CFG.vocab_size, e], 1);
-  c.random(`${P}.project_in.weight`, [d, e], 0.5);
-  c.random(`${P}.project_out.weight`, [e, d], 0.15);
-  c.random(`${P}.embed_positions.weight`, [CFG.max_position_embeddings + 2, d], 0.5);
-  for (let i = 0; i < CFG.num_hidden_layers; i++) {
-    const p = `${P}.layers.${i}`;
-    for (const n of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) {
-      c.random(`${p}.self_attn.${n}.weight`, [d, d], 0.5);
-      c.random(`${p}.self_attn.${n}.bias`, [d], 0.1);
-    }
-    for (const n of ['self_attn_layer_norm', 'final_layer_norm']) {
-      c.random(`${p}.${n}.weight`, [d], 0.3, 1);
-      c.random(`${p}.${n}.bias`, [d], 0.1);
-    }
-    c.random(`${p}.fc1.weight`, [f, d], 0.5);
-    c.random(`${p}.fc1.bias`, [f], 0.1);
-    c.random(`${p}.fc2.weight`, [d, f], 0.4);
-    c.random(`${p}.fc2.bias`, [d], 0.1);
-  }
-  c.save(dir, CFG);
-  return c;
-}
 
 function optReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
   const { hidden_size: d, word_embed_proj_dim: e, ffn_dim: f, num_attention_heads: H } = CFG;

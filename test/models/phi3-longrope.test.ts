@@ -8,48 +8,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TinyCheckpoint, add, attention, heads, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { PHI3_LONGROPE_CFG as CFG, buildPhi3LongRope as build } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
-const CFG = {
-  architectures: ['Phi3ForCausalLM'],
-  model_type: 'phi3',
-  vocab_size: 80,
-  hidden_size: 32,
-  intermediate_size: 48,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  max_position_embeddings: 64,
-  original_max_position_embeddings: 8,
-  rope_theta: 10000,
-  rope_scaling: { type: 'longrope', short_factor: [1, 1.5, 2, 3], long_factor: [2, 5, 11, 23] },
-  rms_norm_eps: 1e-5,
-  hidden_act: 'silu',
-  sliding_window: null,
-  tie_word_embeddings: false,
-  bos_token_id: 1,
-  eos_token_id: 2,
-};
-
-function build(dir: string): TinyCheckpoint {
-  const c = new TinyCheckpoint(7);
-  const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV } = CFG;
-  const hd = d / H;
-  c.random('model.embed_tokens.weight', [CFG.vocab_size, d], 1);
-  c.random('lm_head.weight', [CFG.vocab_size, d], 0.3);
-  c.random('model.norm.weight', [d], 0.2, 1);
-  for (let i = 0; i < CFG.num_hidden_layers; i++) {
-    const p = `model.layers.${i}`;
-    c.random(`${p}.input_layernorm.weight`, [d], 0.2, 1);
-    c.random(`${p}.post_attention_layernorm.weight`, [d], 0.2, 1);
-    c.random(`${p}.self_attn.qkv_proj.weight`, [(H + 2 * KV) * hd, d], 0.6);
-    c.random(`${p}.self_attn.o_proj.weight`, [d, H * hd], 0.5);
-    c.random(`${p}.mlp.gate_up_proj.weight`, [2 * f, d], 0.5);
-    c.random(`${p}.mlp.down_proj.weight`, [d, f], 0.4);
-  }
-  c.save(dir, CFG);
-  return c;
-}
 
 function phi3Reference(c: TinyCheckpoint): (ids: number[]) => number[][] {
   const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, rms_norm_eps: eps } = CFG;
