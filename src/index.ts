@@ -2,8 +2,8 @@
 export { UserError } from './util/errors.js';
 export { LensModel, type LoadOptions, type ProfileOptions, type ProfileResult, type PromptInput } from './lens/model.js';
 export { windowMeans, features } from './lens/windows.js';
-export { parseMetric, parseMetrics, type Metric } from './graph/metrics.js';
-export type { Intervention } from './graph/decoder.js';
+export { parseMetric, parseMetrics, type Metric } from './graph/metric-names.js';
+export type { Intervention } from './graph/lens-head.js';
 export { supportedModelTypes, ARCHITECTURES } from './models/registry.js';
 export type { DecoderSpec, Architecture } from './models/types.js';
 export { openCheckpoint } from './models/checkpoint.js';

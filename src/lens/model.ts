@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Intervention, LensOptions } from '../graph/decoder.js';
+import type { Intervention, LensOptions } from '../graph/lens-head.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
-import { needsAnchors, parseMetrics, type Metric } from '../graph/metrics.js';
+import { needsAnchors, parseMetrics, type Metric } from '../graph/metric-names.js';
 import { openCheckpoint, TensorResolver, type Checkpoint } from '../models/checkpoint.js';
 import { architectureFor } from '../models/registry.js';
 import type { Architecture, DecoderSpec } from '../models/types.js';
@@ -138,7 +138,7 @@ let codeHash: string | undefined;
 function graphCodeHash(): string {
   if (!codeHash) {
     const h = createHash('sha256');
-    for (const f of ['decoder.js', 'builder.js', 'metrics.js']) h.update(fs.readFileSync(new URL(`../graph/${f}`, import.meta.url)));
+    for (const f of ['decoder.js', 'lens-head.js', 'norm.js', 'builder.js', 'metric-names.js']) h.update(fs.readFileSync(new URL(`../graph/${f}`, import.meta.url)));
     codeHash = h.digest('hex');
   }
   return codeHash;

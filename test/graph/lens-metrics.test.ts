@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { ort } from '../../src/runtime/ort.js';
-import { buildLensProbeGraph, layerGroups } from '../../src/graph/decoder.js';
-import { parseMetrics } from '../../src/graph/metrics.js';
+import { buildLensProbeGraph, layerGroups } from '../../src/graph/lens-head.js';
+import { parseMetrics } from '../../src/graph/metric-names.js';
 
 const V = 64;
 const L = 3;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseMetric } from '../../src/graph/metrics.js';
+import { parseMetric } from '../../src/graph/metric-names.js';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { supportedModelTypes } from '../../src/models/registry.js';
 import { extras, golden, parityCases, PARITY_DIR } from '../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import type { Intervention } from '../../graph/decoder.js';
-import { METRIC_HELP } from '../../graph/metrics.js';
+import type { Intervention } from '../../graph/lens-head.js';
+import { METRIC_HELP } from '../../graph/metric-names.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { ProgressBar } from '../../util/progress.js';

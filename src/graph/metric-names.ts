@@ -1,3 +1,4 @@
+/** Lens metric names: the Metric type and the parser of `--metrics` (the math is in lens-head.ts). */
 import { UserError } from '../util/errors.js';
 
 /**
