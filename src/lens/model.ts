@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Intervention, LensOptions } from '../graph/lens-head.js';
+import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
 import { needsAnchors, parseMetrics, type Metric } from '../graph/metric-names.js';
 import { openCheckpoint, TensorResolver, type Checkpoint } from '../models/checkpoint.js';
@@ -130,18 +131,6 @@ async function retire(entry: SessionEntry): Promise<void> {
 /** JSON.stringify replacer keeping NaN and ±Infinity apart (they would all print as null). */
 function exactNumbers(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
-
-let codeHash: string | undefined;
-
-/** A digest of the modules that build decoder graphs (as shipped), part of every graph file's name. */
-function graphCodeHash(): string {
-  if (!codeHash) {
-    const h = createHash('sha256');
-    for (const f of ['decoder.js', 'lens-head.js', 'norm.js', 'builder.js', 'metric-names.js']) h.update(fs.readFileSync(new URL(`../graph/${f}`, import.meta.url)));
-    codeHash = h.digest('hex');
-  }
-  return codeHash;
 }
 
 /** A loaded checkpoint, ready to profile prompts. */
