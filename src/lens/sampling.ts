@@ -39,3 +39,16 @@ export class Sampler {
     return 0;
   }
 }
+
+/** Index of the largest value; the first one on ties, as torch.argmax. */
+export function argmaxOf(row: Float32Array): number {
+  let best = 0;
+  let bv = row[0];
+  for (let i = 1; i < row.length; i++) {
+    if (row[i] > bv) {
+      bv = row[i];
+      best = i;
+    }
+  }
+  return best;
+}
