@@ -10,8 +10,7 @@ import type { ExternalWeight } from '../graph/builder.js';
 import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
 import type { LensOptions } from '../graph/lens-head.js';
-import { openCheckpoint, TensorResolver, type Checkpoint } from '../models/checkpoint.js';
-import { architectureFor } from '../models/registry.js';
+import { openModel } from '../models/load.js';
 import type { Architecture, DecoderSpec } from '../models/types.js';
 import { EmbeddingReader } from '../runtime/embeddings.js';
 import { KvPool, cacheSlots } from '../runtime/kv-cache.js';
@@ -73,13 +72,7 @@ export class LensModel {
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<LensModel> {
-    const ckpt: Checkpoint = openCheckpoint(dir);
-    const arch = architectureFor(ckpt.config.model_type, path.join(ckpt.dir, 'config.json'));
-    const spec = arch.spec(ckpt.config);
-    const resolver = new TensorResolver(ckpt, arch.prefixes);
-    const sources = arch.weights(spec, resolver, ckpt);
-    const unembed = sources.find((s) => s.name === 'lm_head.weight') ?? sources.find((s) => s.name === 'embed.weight');
-    if (unembed) spec.vocabSize = unembed.dims[0];
+    const { ckpt, arch, spec, weights: sources } = openModel(dir);
     const t0 = performance.now();
     const bar = opts.progress ? new ProgressBar({ total: sources.length, label: 'caching weights', unit: 'tensors' }) : undefined;
     const cache = exportWeights(spec, sources, ckpt.fingerprint, opts.cacheDir ?? defaultCacheDir(), (done, total) => {

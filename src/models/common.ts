@@ -197,12 +197,6 @@ export class WeightList {
   }
 }
 
-/** Row count of the unembedding (V of the lens), read from the tensors without loading them. */
-export function unembedRows(wl: WeightList): number {
-  const head = wl.items.find((w) => w.name === 'lm_head.weight') ?? wl.items.find((w) => w.name === 'embed.weight');
-  return head!.dims[0];
-}
-
 // ------------------------------------------------------------------ rotary
 
 /** inv_freq[i] = 1 / base^(2i/dim), rounded to float32 as the reference computes it. */

@@ -4,11 +4,8 @@
  * and the safetensors headers are read; the architecture's weight mapping runs its shape checks,
  * so a missing or misshapen tensor fails here exactly as it would at load time.
  */
-import path from 'node:path';
-import { openCheckpoint, TensorResolver, type Checkpoint } from './checkpoint.js';
-import { ARCHITECTURES, supportedModelTypes } from './registry.js';
+import { openModel } from './load.js';
 import type { DecoderSpec, RopeSpec } from './types.js';
-import { UserError } from '../util/errors.js';
 
 export interface RopeGroup {
   /** Layers sharing this rotary. */
@@ -63,16 +60,6 @@ export interface InspectReport {
   exported: { count: number; float32Bytes: number };
 }
 
-/** Records every tensor name the architecture resolves. */
-class RecordingResolver extends TensorResolver {
-  readonly seen = new Set<string>();
-  override resolve(name: string): string | undefined {
-    const full = super.resolve(name);
-    if (full !== undefined) this.seen.add(full);
-    return full;
-  }
-}
-
 function ropeGroups(spec: DecoderSpec): RopeGroup[] | null {
   if (spec.positions !== 'rope' || !spec.rope) return null;
   const perLayer: (RopeSpec | null)[] = Array.isArray(spec.rope) ? spec.rope : Array.from({ length: spec.nLayers }, () => spec.rope as RopeSpec);
@@ -95,34 +82,16 @@ function numberOrNull(v: unknown): number | null {
 }
 
 export function inspectModel(dir: string): InspectReport {
-  const ckpt: Checkpoint = openCheckpoint(dir);
+  const { ckpt, arch, spec, configVocab, weights: sources, tensorsRead } = openModel(dir);
   const cfg = ckpt.config;
-  const configPath = path.join(ckpt.dir, 'config.json');
   const hfArchitectures = Array.isArray(cfg.architectures) ? cfg.architectures.map(String) : [];
-  const modelType = cfg.model_type;
-  if (typeof modelType !== 'string') {
-    throw new UserError(`${configPath} has no 'model_type', so the architecture is unknown; supported: ${supportedModelTypes().join(', ')}`);
-  }
-  const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(modelType));
-  if (!arch) {
-    throw new UserError(
-      `${ckpt.dir}: model_type '${modelType}'${hfArchitectures.length ? ` (${hfArchitectures.join(', ')})` : ''} is not supported by entropylens; ` +
-        `supported: ${supportedModelTypes().join(', ')} (see 'entropylens models')`,
-    );
-  }
-  const spec = arch.spec(cfg);
-  const configVocab = spec.vocabSize;
-  const resolver = new RecordingResolver(ckpt, arch.prefixes);
-  const sources = arch.weights(spec, resolver, ckpt);
-  const unembed = sources.find((s) => s.name === 'lm_head.weight') ?? sources.find((s) => s.name === 'embed.weight');
-  const unembedRows = unembed ? unembed.dims[0] : configVocab;
-  const unused = [...ckpt.tensors.keys()].filter((n) => !resolver.seen.has(n)).sort();
+  const unused = [...ckpt.tensors.keys()].filter((n) => !tensorsRead.has(n)).sort();
   const windows = spec.slidingWindow.some((w) => w !== null) ? { perLayer: spec.slidingWindow, slidingLayers: spec.slidingWindow.filter((w) => w !== null).length } : null;
   const exportedBytes = sources.reduce((a, s) => a + 4 * s.dims.reduce((p, d) => p * d, 1), 0);
   const usesRope = spec.positions === 'rope';
   return {
     dir: ckpt.dir,
-    modelType,
+    modelType: cfg.model_type as string, // a string: openModel found its architecture
     hfArchitectures,
     handledBy: { modelTypes: arch.modelTypes, hfClasses: arch.hfClasses },
     layers: spec.nLayers,
@@ -131,7 +100,7 @@ export function inspectModel(dir: string): InspectReport {
     kvHeads: spec.nKvHeads,
     headDim: spec.headDim,
     configVocab,
-    unembedRows,
+    unembedRows: spec.vocabSize,
     maxPositions: spec.maxPositions,
     tiedEmbeddings: spec.tiedEmbeddings,
     dtypes: [...ckpt.dtypes].sort(),
@@ -164,7 +133,7 @@ export function inspectModel(dir: string): InspectReport {
     attnSoftcap: spec.attnSoftcap ?? null,
     finalSoftcap: spec.finalSoftcap ?? null,
     embedScale: spec.embedScale ?? null,
-    tensors: { count: ckpt.tensors.size, bytes: ckpt.totalBytes, used: resolver.seen.size, unused },
+    tensors: { count: ckpt.tensors.size, bytes: ckpt.totalBytes, used: tensorsRead.size, unused },
     exported: { count: sources.length, float32Bytes: exportedBytes },
   };
 }

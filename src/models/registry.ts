@@ -26,13 +26,19 @@ export function supportedModelTypes(): string[] {
   return ARCHITECTURES.flatMap((a) => a.modelTypes).sort();
 }
 
-export function architectureFor(modelType: unknown, configPath: string): Architecture {
+/** The architecture of a config.json by its model_type; a UserError naming the file (and the HF classes) otherwise. */
+export function architectureFor(config: Record<string, unknown>, configPath: string): Architecture {
+  const modelType = config.model_type;
   if (typeof modelType !== 'string') {
-    throw new UserError(`${configPath} has no 'model_type'; supported: ${supportedModelTypes().join(', ')}`);
+    throw new UserError(`${configPath} has no 'model_type', so the architecture is unknown; supported: ${supportedModelTypes().join(', ')}`);
   }
   const arch = ARCHITECTURES.find((a) => a.modelTypes.includes(modelType));
   if (!arch) {
-    throw new UserError(`model_type '${modelType}' (${configPath}) is not supported; supported: ${supportedModelTypes().join(', ')}`);
+    const hf = Array.isArray(config.architectures) ? config.architectures.map(String) : [];
+    throw new UserError(
+      `${configPath}: model_type '${modelType}'${hf.length ? ` (${hf.join(', ')})` : ''} is not supported by entropylens; ` +
+        `supported: ${supportedModelTypes().join(', ')} (see 'entropylens models')`,
+    );
   }
   return arch;
 }
