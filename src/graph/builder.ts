@@ -51,10 +51,10 @@ export class GraphBuilder {
     this.outputs.push({ name, elemType, shape });
   }
 
-  /** Reference an exported weight by its canonical name; throws if the architecture did not export it. */
+  /** Reference an exported weight by its canonical name; throws, naming it, if the architecture did not export it. */
   weight(name: string): string {
     const w = this.weights.get(name);
-    if (!w) throw new Error(`graph builder: weight '${name}' was not exported by the architecture`);
+    if (!w) throw new Error(`weight contract: the graph reads '${name}' (its spec declares it), but the architecture did not export it`);
     if (!this.weightNames.has(name)) {
       this.weightNames.add(name);
       this.initializers.push({
@@ -72,14 +72,15 @@ export class GraphBuilder {
     return name;
   }
 
-  hasWeight(name: string): boolean {
-    return this.weights.has(name);
+  /** Exported weights the graph has not referenced (so far), in export order. */
+  unreadWeights(): string[] {
+    return [...this.weights.keys()].filter((n) => !this.weightNames.has(n));
   }
 
   /** Shape of an exported weight, without referencing it in the graph. */
   weightDims(name: string): number[] {
     const w = this.weights.get(name);
-    if (!w) throw new Error(`graph builder: weight '${name}' was not exported by the architecture`);
+    if (!w) throw new Error(`weight contract: the graph needs the shape of '${name}', but the architecture did not export it`);
     return w.dims;
   }
 
@@ -172,10 +173,10 @@ export class GraphBuilder {
     return this.op1(op, [x, this.constI(axes)], name, { keepdims });
   }
 
-  /** Linear layer with an exported [in, out] weight and optional bias. */
+  /** Linear layer with an exported [in, out] weight and, when named, an exported bias. */
   linear(x: string, weight: string, bias: string | undefined, name: string): string {
     const y = this.matmul(x, this.weight(weight), `${name}/MatMul`);
-    return bias && this.hasWeight(bias) ? this.add(y, this.weight(bias), `${name}/Add`) : y;
+    return bias ? this.add(y, this.weight(bias), `${name}/Add`) : y;
   }
 
   /**

@@ -5,8 +5,8 @@
  * Canonical weight names (exported by each architecture file; linear weights as [in, out]):
  *   embed.weight [V, e]                     token embeddings (also the unembedding when tied); e = d
  *                                           unless the model projects them (OPT's word_embed_proj_dim)
- *   embed_proj.weight [e, d]                optional projection of the token embeddings (OPT project_in)
- *   unembed_proj.weight [d, e]              optional projection before the unembedding (OPT project_out)
+ *   embed_proj.weight [e, d]                projection of the token embeddings (OPT project_in), with
+ *   unembed_proj.weight [d, e]              projection before the unembedding (OPT project_out): spec.embedProjection
  *   pos_embed.weight [P, d]                 learned positions
  *   embed_norm.{weight,bias}                LayerNorm on the embeddings (Bloom)
  *   layers.{i}.attn_norm.{weight,bias}      norm before attention (or the shared block norm; with
@@ -19,6 +19,13 @@
  *   layers.{i}.mlp.{gate,up,down}.{weight,bias}   gated MLPs use gate; plain MLPs up → act → down
  *   final_norm.{weight,bias}
  *   lm_head.weight [V, e], lm_head.bias [V]  (untied; the HF layout, used with Gemm transB)
+ *
+ * The spec says which of the optional ones exist, never their presence: linear biases by spec.bias
+ * (qkv, o, mlp, lmHead), LayerNorm biases unless norm.bias / qkNorm.bias is false, the projections
+ * by embedProjection, and the norms by embedNorm, sandwichNorms, qkNorm, sharedBlockNorm and
+ * noFinalNorm. The graph reads exactly the declared weights: one not exported fails in
+ * GraphBuilder.weight(), one exported but not read fails after the build (checkAllWeightsRead),
+ * either naming the tensor.
  *
  * ALiBi (spec.positions = 'alibi') is one additive bias [batch, heads, 1, total] built once per
  * call from attention_mask (key position = cumsum(mask) − 1, as Hugging Face does) and shared by
@@ -40,7 +47,7 @@
  * [batch, layers], lens.argmax [batch, layers] int64, and with topK > 0 lens.topk_ids /
  * lens.topk_logprobs [batch, layers, k].
  */
-import type { DecoderSpec, NormKind, RopeSpec } from '../models/types.js';
+import { normHasBias, type DecoderSpec, type NormSpec, type RopeSpec } from '../models/types.js';
 import { DT, GraphBuilder, type ExternalWeight } from './builder.js';
 import { addLensHead, type LensOptions } from './lens-head.js';
 import { applyNorm } from './norm.js';
@@ -56,7 +63,30 @@ export function buildDecoderGraph(
 ): Uint8Array {
   const d = new DecoderGraph(spec, new GraphBuilder(weights, externalFile), lens);
   d.build();
+  checkAllWeightsRead(d.g, spec, lens);
   return d.g.encode();
+}
+
+/** Weights the runtime reads itself: the token embedding rows (inputs_embeds). */
+const RUNTIME_WEIGHTS = new Set(['embed.weight']);
+
+/**
+ * The weight-name contract, the direction the graph cannot see while it is built: every exported
+ * weight is read (by the graph, or by the runtime). A weight exported but not read means the spec
+ * and the architecture's export disagree (a feature flag not set, a tensor mapped to a wrong
+ * name); the other direction, a declared weight not exported, fails in GraphBuilder.weight().
+ */
+function checkAllWeightsRead(g: GraphBuilder, spec: DecoderSpec, lens: LensOptions): void {
+  // a skipped block (an intervention) reads none of its weights
+  const skipped = (lens.interventions ?? []).filter((iv) => iv.kind === 'skip').map((iv) => `layers.${iv.layer}.`);
+  const unread = g.unreadWeights().filter((n) => !RUNTIME_WEIGHTS.has(n) && !skipped.some((p) => n.startsWith(p)));
+  if (unread.length > 0) {
+    const shown = unread.slice(0, 5).map((n) => `'${n}'`).join(', ');
+    throw new Error(
+      `weight contract: the ${spec.modelType} architecture exported ${shown}${unread.length > 5 ? ` and ${unread.length - 5} more` : ''}, ` +
+        'which the graph does not read; its spec does not declare them (see the weight names in graph/decoder.ts)',
+    );
+  }
 }
 
 class DecoderGraph {
@@ -109,21 +139,21 @@ class DecoderGraph {
     const { g, spec } = this;
     let h = this.inputsEmbeds; // [batch, seq, e]
     if (spec.embedScale !== undefined) h = g.mul(h, g.scalarF(spec.embedScale), '/model/embed_scale');
-    if (g.hasWeight('embed_proj.weight')) h = g.linear(h, 'embed_proj.weight', undefined, '/model/project_in'); // [batch, seq, d]
+    if (spec.embedProjection) h = g.linear(h, 'embed_proj.weight', undefined, '/model/project_in'); // [batch, seq, d]
     if (spec.positions === 'learned') {
       let pos = this.positionIds;
       if (spec.learnedPositionOffset) pos = g.add(pos, g.scalarI(spec.learnedPositionOffset), '/model/pos_offset');
       const pe = g.op1('Gather', [g.weight('pos_embed.weight'), pos], '/model/embed_positions', { axis: 0 });
       h = g.add(h, pe, '/model/embed_add_positions');
     }
-    if (spec.embedNorm) h = this.norm(h, 'embed_norm', spec.norm.kind, spec.norm.eps, '/model/embed_norm');
+    if (spec.embedNorm) h = this.norm(h, 'embed_norm', spec.norm, '/model/embed_norm');
     return h;
   }
 
   // ---------------------------------------------------------------- norms
 
-  private norm(x: string, prefix: string, kind: NormKind, eps: number, name: string): string {
-    return applyNorm(this.g, x, prefix, kind, eps, name);
+  private norm(x: string, prefix: string, norm: NormSpec, name: string): string {
+    return applyNorm(this.g, x, prefix, norm, name);
   }
 
   // ---------------------------------------------------------------- masks
@@ -243,9 +273,10 @@ class DecoderGraph {
     const H = spec.nHeads;
     const KV = spec.nKvHeads;
     const hd = spec.headDim;
-    let q = g.linear(x, `${p}.q.weight`, `${p}.q.bias`, `${name}/q_proj`);
-    let k = g.linear(x, `${p}.k.weight`, `${p}.k.bias`, `${name}/k_proj`);
-    const v = g.linear(x, `${p}.v.weight`, `${p}.v.bias`, `${name}/v_proj`);
+    const qkvBias = spec.bias?.qkv === true;
+    let q = g.linear(x, `${p}.q.weight`, qkvBias ? `${p}.q.bias` : undefined, `${name}/q_proj`);
+    let k = g.linear(x, `${p}.k.weight`, qkvBias ? `${p}.k.bias` : undefined, `${name}/k_proj`);
+    const v = g.linear(x, `${p}.v.weight`, qkvBias ? `${p}.v.bias` : undefined, `${name}/v_proj`);
     q = g.transpose(g.reshape(q, [0, 0, H, hd], `${name}/q_heads`), [0, 2, 1, 3], `${name}/q_t`); // [b, H, s, hd]
     k = g.transpose(g.reshape(k, [0, 0, KV, hd], `${name}/k_heads`), [0, 2, 1, 3], `${name}/k_t`); // [b, KV, s, hd]
     let vv = g.transpose(g.reshape(v, [0, 0, KV, hd], `${name}/v_heads`), [0, 2, 1, 3], `${name}/v_t`);
@@ -295,7 +326,7 @@ class DecoderGraph {
     let ctx = g.add(g.matmul(probsPast, pastV, `${name}/pv_past`), g.matmul(probsNew, vv, `${name}/pv_new`), `${name}/pv`); // [b, KV, rep·s, hd]
     if (rep !== 1) ctx = g.reshape(ctx, [0, H, -1, hd], `${name}/ctx_heads`);
     ctx = g.reshape(g.transpose(ctx, [0, 2, 1, 3], `${name}/ctx_t`), [0, 0, H * hd], `${name}/ctx_merge`);
-    return g.linear(ctx, `${p}.o.weight`, `${p}.o.bias`, `${name}/o_proj`);
+    return g.linear(ctx, `${p}.o.weight`, spec.bias?.o ? `${p}.o.bias` : undefined, `${name}/o_proj`);
   }
 
   /** [slots] as a 1-D int64 tensor: where the new positions start along the key axis. */
@@ -333,7 +364,7 @@ class DecoderGraph {
   private headNorm(x: string, prefix: string, name: string): string {
     const { g, spec } = this;
     const dims = g.weightDims(`${prefix}.weight`);
-    if (dims.length === 1) return this.norm(x, prefix, spec.qkNorm!.kind, spec.qkNorm!.eps, name);
+    if (dims.length === 1) return this.norm(x, prefix, spec.qkNorm!, name);
     // per-head weights [heads, hd] (StableLM): normalise with unit weights, then scale and shift per head
     const { kind, eps } = spec.qkNorm!;
     const unit = g.constF(new Float32Array(spec.headDim).fill(1));
@@ -347,7 +378,7 @@ class DecoderGraph {
     }
     const w4 = g.unsqueeze(g.weight(`${prefix}.weight`), [0, 2], `${name}/w4`); // [1, heads, 1, hd]
     y = g.mul(y, w4, `${name}/MulWeight`);
-    if (g.hasWeight(`${prefix}.bias`)) y = g.add(y, g.unsqueeze(g.weight(`${prefix}.bias`), [0, 2], `${name}/b4`), `${name}/AddBias`);
+    if (normHasBias(spec.qkNorm!)) y = g.add(y, g.unsqueeze(g.weight(`${prefix}.bias`), [0, 2], `${name}/b4`), `${name}/AddBias`);
     return y;
   }
 
@@ -381,43 +412,43 @@ class DecoderGraph {
     const { g, spec } = this;
     const p = `layers.${l}.mlp`;
     const name = `/model/layers.${l}/mlp`;
+    const bias = (n: string): string | undefined => (spec.bias?.mlp ? `${p}.${n}.bias` : undefined);
     let hidden: string;
     if (spec.mlp.gated) {
-      const gate = g.linear(x, `${p}.gate.weight`, `${p}.gate.bias`, `${name}/gate_proj`);
-      const up = g.linear(x, `${p}.up.weight`, `${p}.up.bias`, `${name}/up_proj`);
+      const gate = g.linear(x, `${p}.gate.weight`, bias('gate'), `${name}/gate_proj`);
+      const up = g.linear(x, `${p}.up.weight`, bias('up'), `${name}/up_proj`);
       hidden = g.mul(this.activation(gate, `${name}/act`), up, `${name}/gate_mul`);
     } else {
-      hidden = this.activation(g.linear(x, `${p}.up.weight`, `${p}.up.bias`, `${name}/up_proj`), `${name}/act`);
+      hidden = this.activation(g.linear(x, `${p}.up.weight`, bias('up'), `${name}/up_proj`), `${name}/act`);
     }
-    return g.linear(hidden, `${p}.down.weight`, `${p}.down.bias`, `${name}/down_proj`);
+    return g.linear(hidden, `${p}.down.weight`, bias('down'), `${name}/down_proj`);
   }
 
   private block(l: number, x: string): string {
     const { g, spec } = this;
-    const { kind, eps } = spec.norm;
     const name = `/model/layers.${l}`;
     const p = `layers.${l}`;
     if (spec.normPlacement === 'post') {
       // post-LN (OPT-350m): each norm follows its residual add
-      const h = this.norm(g.add(x, this.attention(l, x), `${name}/residual_attn`), `${p}.attn_norm`, kind, eps, `${name}/self_attn_layer_norm`);
-      return this.norm(g.add(h, this.mlp(l, h), `${name}/residual_mlp`), `${p}.mlp_norm`, kind, eps, `${name}/final_layer_norm`);
+      const h = this.norm(g.add(x, this.attention(l, x), `${name}/residual_attn`), `${p}.attn_norm`, spec.norm, `${name}/self_attn_layer_norm`);
+      return this.norm(g.add(h, this.mlp(l, h), `${name}/residual_mlp`), `${p}.mlp_norm`, spec.norm, `${name}/final_layer_norm`);
     }
     // Granite: each sublayer's output is multiplied by residual_multiplier before its residual add
     const toResidual = (v: string, what: string): string =>
       spec.residualScale === undefined ? v : g.mul(v, g.scalarF(spec.residualScale), `${name}/${what}_residual_scale`);
-    const ln1 = this.norm(x, `${p}.attn_norm`, kind, eps, `${name}/input_layernorm`);
+    const ln1 = this.norm(x, `${p}.attn_norm`, spec.norm, `${name}/input_layernorm`);
     if (spec.residual === 'parallel') {
       const attn = toResidual(this.attention(l, ln1), 'attn');
-      const ln2 = spec.sharedBlockNorm ? ln1 : this.norm(x, `${p}.mlp_norm`, kind, eps, `${name}/post_attention_layernorm`);
+      const ln2 = spec.sharedBlockNorm ? ln1 : this.norm(x, `${p}.mlp_norm`, spec.norm, `${name}/post_attention_layernorm`);
       const mlp = toResidual(this.mlp(l, ln2), 'mlp');
       return g.add(g.add(x, attn, `${name}/residual_attn`), mlp, `${name}/residual_mlp`);
     }
     let attn = this.attention(l, ln1);
-    if (spec.sandwichNorms) attn = this.norm(attn, `${p}.post_attn_norm`, kind, eps, `${name}/post_attention_layernorm`);
+    if (spec.sandwichNorms) attn = this.norm(attn, `${p}.post_attn_norm`, spec.norm, `${name}/post_attention_layernorm`);
     const h = g.add(x, toResidual(attn, 'attn'), `${name}/residual_attn`);
-    const ln2 = this.norm(h, `${p}.mlp_norm`, kind, eps, `${name}/pre_mlp_layernorm`);
+    const ln2 = this.norm(h, `${p}.mlp_norm`, spec.norm, `${name}/pre_mlp_layernorm`);
     let mlp = this.mlp(l, ln2);
-    if (spec.sandwichNorms) mlp = this.norm(mlp, `${p}.post_mlp_norm`, kind, eps, `${name}/post_mlp_layernorm`);
+    if (spec.sandwichNorms) mlp = this.norm(mlp, `${p}.post_mlp_norm`, spec.norm, `${name}/post_mlp_layernorm`);
     return g.add(h, toResidual(mlp, 'mlp'), `${name}/residual_mlp`);
   }
 }

@@ -65,14 +65,14 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   const L = spec.nLayers;
   const V = spec.vocabSize;
   const d = spec.dModel;
-  let normed = spec.noFinalNorm ? stacked : applyNorm(g, stacked, 'final_norm', spec.norm.kind, spec.norm.eps, '/lens/final_norm');
+  let normed = spec.noFinalNorm ? stacked : applyNorm(g, stacked, 'final_norm', spec.norm, '/lens/final_norm');
   let width = d;
-  if (g.hasWeight('unembed_proj.weight')) {
+  if (spec.embedProjection) {
     normed = g.linear(normed, 'unembed_proj.weight', undefined, '/lens/project_out');
     width = g.weightDims('unembed_proj.weight')[1];
   }
   const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
-  const bias = g.hasWeight('lm_head.bias') ? g.weight('lm_head.bias') : undefined;
+  const bias = spec.bias?.lmHead ? g.weight('lm_head.bias') : undefined;
   const groups = layerGroups(L, lens.layerGroups ?? 1);
   // Top group first: its final-layer log-probabilities serve kl:final in the groups below, and
   // each group's first layer serves kl:next of the group under it.

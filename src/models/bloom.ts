@@ -3,7 +3,7 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, blocksOf, int, num, perHeadInterleaved, rowBlocksTransposed, uniformWindows, bool, known, type Config, specialTokens } from './common.js';
+import { WeightList, blocksOf, hasBias, int, num, perHeadInterleaved, rowBlocksTransposed, uniformWindows, bool, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -63,6 +63,7 @@ export const bloom: Architecture = {
       // bloom_gelu_forward: x·0.5·(1 + tanh(0.79788456·x·(1 + 0.044715·x²)))
       mlp: { gated: false, act: 'gelu_fast' },
       residual: 'sequential',
+      bias: { qkv: true, o: true, mlp: true },
       embedNorm: true,
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
       ...specialTokens(cfg),
@@ -85,11 +86,11 @@ export const bloom: Architecture = {
       ['q', 'k', 'v'].forEach((n, j) => {
         const blocks = perHeadInterleaved(H, hd, j);
         w.derived(`${c}.attn.${n}.weight`, [d, d], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
-        w.derived(`${c}.attn.${n}.bias`, [d], () => blocksOf(r.get(`${qkv}.bias`), blocks));
+        if (hasBias(spec, 'qkv')) w.derived(`${c}.attn.${n}.bias`, [d], () => blocksOf(r.get(`${qkv}.bias`), blocks));
       });
-      w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, true);
-      w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, 4 * d, d, true);
-      w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, 4 * d, true);
+      w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, hasBias(spec, 'o'));
+      w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, 4 * d, d, hasBias(spec, 'mlp'));
+      w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, 4 * d, hasBias(spec, 'mlp'));
     }
     w.normPair('final_norm', 'ln_f', [d]);
     return w.items;

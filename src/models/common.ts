@@ -1,6 +1,6 @@
 /** Helpers shared by the architecture files: weight sources, config reading, rotary frequencies. */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import type { Activation, DecoderSpec, KnownCheckpoint, RopeSpec, WeightSource } from './types.js';
+import type { Activation, BiasSpec, DecoderSpec, KnownCheckpoint, RopeSpec, WeightSource } from './types.js';
 import { UserError } from '../util/errors.js';
 import { cfgNumber as num, cfgOptionalNumberList } from './config.js';
 
@@ -9,6 +9,17 @@ export type Config = Record<string, unknown>;
 // ------------------------------------------------------------------ config access
 
 export { cfgNumber as num, cfgInt as int, cfgBool as bool, cfgString as str } from './config.js';
+
+/** A BiasSpec with only the layers that have biases; undefined when none has. */
+export function biases(b: BiasSpec): BiasSpec | undefined {
+  const kept = Object.fromEntries(Object.entries(b).filter(([, v]) => v === true)) as BiasSpec;
+  return Object.keys(kept).length ? kept : undefined;
+}
+
+/** Whether the spec declares a bias on these linear layers. */
+export function hasBias(spec: Pick<DecoderSpec, 'bias'>, which: keyof BiasSpec): boolean {
+  return spec.bias?.[which] === true;
+}
 
 /** The BOS / EOS ids of config.json, as DecoderSpec wants them. */
 export function specialTokens(cfg: Config): { bosTokenId: number | undefined; eosTokenIds: number[] } {
@@ -140,10 +151,6 @@ export class WeightList {
     const shape = shapeOf(this.r, this.ckpt, hf);
     if (expected) expectShape(hf, shape, expected, this.ckpt.dir);
     this.items.push({ name: canon, dims: shape, load: () => this.r.get(hf) });
-  }
-
-  plainIfPresent(canon: string, hf: string, expected?: number[]): void {
-    if (this.has(hf)) this.plain(canon, hf, expected);
   }
 
   /** A PyTorch Linear weight [out, in], exported transposed as [in, out]. */

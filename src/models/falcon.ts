@@ -12,7 +12,7 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, blocksOf, bool, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, type Config, specialTokens } from './common.js';
+import { WeightList, activation, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, type Config, specialTokens } from './common.js';
 import { alibiSlopes } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture, DecoderSpec } from './types.js';
@@ -93,6 +93,7 @@ export const falcon: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'activation', 'gelu'), 'activation') },
       residual: lo.parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: lo.parallel && !lo.twoNorms ? true : undefined,
+      bias: biases({ qkv: bool(cfg, 'bias', false), o: bool(cfg, 'bias', false), mlp: bool(cfg, 'bias', false) }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
       ...specialTokens(cfg),
     };
@@ -105,7 +106,7 @@ export const falcon: Architecture = {
     const w = new WeightList(r, ckpt);
     const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
     const ffn = int(cfg, 'ffn_hidden_size', 4 * d);
-    const bias = bool(cfg, 'bias', false);
+    const bias = hasBias(spec, 'qkv');
     w.embeddings(spec, ['word_embeddings.weight'], ['lm_head.weight']);
     const layerNorm = (canon: string, hf: string): void => {
       w.normPair(`${canon}`, `${hf}`, [d]);
@@ -129,9 +130,9 @@ export const falcon: Architecture = {
         w.derived(`${c}.attn.${n}.weight`, [d, width], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks[n]));
         if (bias) w.derived(`${c}.attn.${n}.bias`, [width], () => blocksOf(r.get(`${qkv}.bias`), blocks[n]));
       }
-      w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, bias);
-      w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, ffn, d, bias);
-      w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, ffn, bias);
+      w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, hasBias(spec, 'o'));
+      w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, ffn, d, hasBias(spec, 'mlp'));
+      w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, ffn, hasBias(spec, 'mlp'));
     }
     layerNorm('final_norm', 'ln_f');
     return w.items;

@@ -3,7 +3,7 @@
  * multiply by (1 + w), a GeGLU MLP and an explicit head_dim. Also the helpers Gemma-2/3 share.
  */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig,  uniformWindows, known, type Config, specialTokens } from './common.js';
+import { WeightList, activation, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, uniformWindows, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 /** Gemma's activation key: hidden_activation, and gelu_pytorch_tanh when absent (HF ignores hidden_act). */
@@ -40,6 +40,7 @@ export function gemmaBaseSpec(cfg: Config, modelType: string): DecoderSpec {
     slidingWindow: uniformWindows(nLayers, null),
     mlp: { gated: true, act: gemmaActivation(cfg) },
     residual: 'sequential',
+    bias: biases({ qkv: bool(cfg, 'attention_bias', false), o: bool(cfg, 'attention_bias', false) }),
     embedScale: gemmaEmbedScale(dModel),
     tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
     ...specialTokens(cfg),
@@ -65,7 +66,6 @@ export function gemmaWeights(spec: DecoderSpec, r: TensorResolver, ckpt: Checkpo
   const w = new WeightList(r, ckpt);
   const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
   const inter = int(cfg, 'intermediate_size');
-  const bias = bool(cfg, 'attention_bias', false);
   w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
   for (let i = 0; i < spec.nLayers; i++) {
     const p = `layers.${i}`;
@@ -78,8 +78,8 @@ export function gemmaWeights(spec: DecoderSpec, r: TensorResolver, ckpt: Checkpo
     } else {
       onePlus(w, `${p}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, d);
     }
-    for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, bias);
-    w.linearModule(`${p}.attn.o`, `${p}.self_attn.o_proj`, d, H * hd, bias);
+    for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, hasBias(spec, 'qkv'));
+    w.linearModule(`${p}.attn.o`, `${p}.self_attn.o_proj`, d, H * hd, hasBias(spec, 'o'));
     if (o.qkNorm) {
       onePlus(w, `${p}.attn.q_norm.weight`, `${p}.self_attn.q_norm.weight`, hd);
       onePlus(w, `${p}.attn.k_norm.weight`, `${p}.self_attn.k_norm.weight`, hd);

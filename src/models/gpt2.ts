@@ -35,6 +35,7 @@ export const gpt2: Architecture = {
       slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
       residual: 'sequential',
+      bias: { qkv: true, o: true, mlp: true },
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
       ...specialTokens(cfg),
     };

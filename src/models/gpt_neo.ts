@@ -3,7 +3,7 @@
  * alternate global and local (window_size, as `attention_types` says), and no 1/√d scaling of
  * the scores; q, k, v without bias, out_proj with one.
  */
-import { WeightList, activation, bool, int, num, str,  known, type Config, specialTokens } from './common.js';
+import { WeightList, activation, bool, hasBias, int, num, str, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -56,6 +56,8 @@ export const gpt_neo: Architecture = {
       slidingWindow: gptNeoLayerTypes(cfg, nLayers).map((t) => (t === 'local' ? window : null)),
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
       residual: 'sequential',
+      // q, k, v without bias, out_proj and the MLP with one
+      bias: { o: true, mlp: true },
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
       ...specialTokens(cfg),
     };
@@ -72,10 +74,10 @@ export const gpt_neo: Architecture = {
       const c = `layers.${i}`;
       w.normPair(`${c}.attn_norm`, `${p}.ln_1`, [d]);
       w.normPair(`${c}.mlp_norm`, `${p}.ln_2`, [d]);
-      for (const n of ['q', 'k', 'v']) w.linearModule(`${c}.attn.${n}`, `${p}.attn.attention.${n}_proj`, d, d, false);
-      w.linearModule(`${c}.attn.o`, `${p}.attn.attention.out_proj`, d, d, true);
-      w.linearModule(`${c}.mlp.up`, `${p}.mlp.c_fc`, inner, d, true);
-      w.linearModule(`${c}.mlp.down`, `${p}.mlp.c_proj`, d, inner, true);
+      for (const n of ['q', 'k', 'v']) w.linearModule(`${c}.attn.${n}`, `${p}.attn.attention.${n}_proj`, d, d, hasBias(spec, 'qkv'));
+      w.linearModule(`${c}.attn.o`, `${p}.attn.attention.out_proj`, d, d, hasBias(spec, 'o'));
+      w.linearModule(`${c}.mlp.up`, `${p}.mlp.c_fc`, inner, d, hasBias(spec, 'mlp'));
+      w.linearModule(`${c}.mlp.down`, `${p}.mlp.c_proj`, d, inner, hasBias(spec, 'mlp'));
     }
     w.normPair('final_norm', 'ln_f', [d]);
     return w.items;

@@ -1,5 +1,5 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, blocksOf, bool, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, specialTokens } from './common.js';
+import { WeightList, activation, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const gpt_neox: Architecture = {
@@ -39,6 +39,7 @@ export const gpt_neox: Architecture = {
       slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu')) },
       residual: bool(cfg, 'use_parallel_residual', true) ? 'parallel' : 'sequential',
+      bias: biases({ qkv: bool(cfg, 'attention_bias', true), o: bool(cfg, 'attention_bias', true), mlp: true }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
       ...specialTokens(cfg),
     };
@@ -48,7 +49,7 @@ export const gpt_neox: Architecture = {
     const w = new WeightList(r, ckpt);
     const { dModel: d, nHeads: H, headDim: hd } = spec;
     const inter = int(ckpt.config, 'intermediate_size', 4 * d);
-    const bias = bool(ckpt.config, 'attention_bias', true);
+    const bias = hasBias(spec, 'qkv');
     w.embeddings(spec, ['embed_in.weight'], ['embed_out.weight']);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
@@ -63,9 +64,9 @@ export const gpt_neox: Architecture = {
         w.derived(`${p}.attn.${n}.weight`, [d, H * hd], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
         if (bias) w.derived(`${p}.attn.${n}.bias`, [H * hd], () => blocksOf(r.get(`${qkv}.bias`), blocks));
       });
-      w.linearModule(`${p}.attn.o`, `${p}.attention.dense`, d, d, bias);
-      w.linearModule(`${p}.mlp.up`, `${p}.mlp.dense_h_to_4h`, inter, d, true);
-      w.linearModule(`${p}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, inter, true);
+      w.linearModule(`${p}.attn.o`, `${p}.attention.dense`, d, d, hasBias(spec, 'o'));
+      w.linearModule(`${p}.mlp.up`, `${p}.mlp.dense_h_to_4h`, inter, d, hasBias(spec, 'mlp'));
+      w.linearModule(`${p}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, inter, hasBias(spec, 'mlp'));
     }
     w.normPair('final_norm', 'final_layer_norm', [d]);
     return w.items;

@@ -1,6 +1,6 @@
 /** Llama (LlamaForCausalLM) and the shared shape of its descendants (Mistral, Qwen2, Qwen3). */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, bool, checkHeads, int, num, ropeFromConfig,  uniformWindows, activation, str, known, type Config, specialTokens } from './common.js';
+import { WeightList, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, uniformWindows, activation, str, known, type Config, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 export interface LlamaLikeOptions {
@@ -20,6 +20,7 @@ export function llamaLikeSpec(cfg: Config, opts: LlamaLikeOptions): DecoderSpec 
   const headDim = int(cfg, 'head_dim', dModel / nHeads);
   const nLayers = int(cfg, 'num_hidden_layers');
   const eps = num(cfg, 'rms_norm_eps', 1e-6);
+  const attnBias = opts.qkvBias || bool(cfg, 'attention_bias', false);
   const spec: DecoderSpec = {
     modelType: opts.modelType,
     nLayers,
@@ -37,6 +38,8 @@ export function llamaLikeSpec(cfg: Config, opts: LlamaLikeOptions): DecoderSpec 
     slidingWindow: opts.windows ? opts.windows(cfg, nLayers) : uniformWindows(nLayers, null),
     mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
     residual: 'sequential',
+    // Qwen2 has q/k/v biases but none on o_proj; Llama's attention_bias covers o_proj too
+    bias: biases({ qkv: attnBias, o: attnBias && !opts.qkvBias, mlp: bool(cfg, 'mlp_bias', false) }),
     tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
     ...specialTokens(cfg),
   };
@@ -48,17 +51,15 @@ export function llamaLikeWeights(spec: DecoderSpec, r: TensorResolver, ckpt: Che
   const w = new WeightList(r, ckpt);
   const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
   const inter = int(cfg, 'intermediate_size');
-  const attnBias = opts.qkvBias || bool(cfg, 'attention_bias', false);
-  const mlpBias = bool(cfg, 'mlp_bias', false);
+  const mlpBias = hasBias(spec, 'mlp');
   w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
   for (let i = 0; i < spec.nLayers; i++) {
     const p = `layers.${i}`;
     w.plain(`${p}.attn_norm.weight`, `${p}.input_layernorm.weight`, [d]);
     w.plain(`${p}.mlp_norm.weight`, `${p}.post_attention_layernorm.weight`, [d]);
     const proj: [string, number][] = [['q', H * hd], ['k', KV * hd], ['v', KV * hd]];
-    for (const [n, out] of proj) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, attnBias);
-    // Qwen2 has q/k/v biases but none on o_proj; Llama's attention_bias covers o_proj too
-    w.linearModule(`${p}.attn.o`, `${p}.self_attn.o_proj`, d, H * hd, attnBias && !opts.qkvBias);
+    for (const [n, out] of proj) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, hasBias(spec, 'qkv'));
+    w.linearModule(`${p}.attn.o`, `${p}.self_attn.o_proj`, d, H * hd, hasBias(spec, 'o'));
     if (opts.qkNorm) {
       w.plain(`${p}.attn.q_norm.weight`, `${p}.self_attn.q_norm.weight`, [hd]);
       w.plain(`${p}.attn.k_norm.weight`, `${p}.self_attn.k_norm.weight`, [hd]);

@@ -7,7 +7,7 @@
  * HF computes OPT's positions from the attention mask (cumsum(mask)·mask − 1); at real tokens that
  * is the token's index in its prompt, which is what the graph's position_ids carry under left padding.
  */
-import { WeightList, activation, bool, int, num, str,  uniformWindows, known, specialTokens } from './common.js';
+import { WeightList, activation, biases, bool, hasBias, int, num, str, uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 /** Offset of OPT's learned positions (OPTLearnedPositionalEmbedding). */
@@ -31,6 +31,7 @@ export const opt: Architecture = {
     const nLayers = int(cfg, 'num_hidden_layers');
     const headDim = dModel / nHeads;
     const preNorm = bool(cfg, 'do_layer_norm_before', true);
+    const bias = bool(cfg, 'enable_bias', true);
     const spec: DecoderSpec = {
       modelType: 'opt',
       nLayers,
@@ -40,17 +41,20 @@ export const opt: Architecture = {
       headDim,
       vocabSize: int(cfg, 'vocab_size'),
       maxPositions: int(cfg, 'max_position_embeddings', 2048),
-      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_eps', 1e-5) },
+      // layer_norm_elementwise_affine = false: unit weights (exported) and no bias
+      norm: { kind: 'layer', eps: num(cfg, 'layer_norm_eps', 1e-5), ...(bool(cfg, 'layer_norm_elementwise_affine', true) ? {} : { bias: false }) },
       positions: 'learned',
       learnedPositionOffset: POSITION_OFFSET,
       attnScale: 1 / Math.sqrt(headDim),
       slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'relu'), 'activation_function') },
       residual: 'sequential',
+      bias: biases({ qkv: bias, o: bias, mlp: bias }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
       ...specialTokens(cfg),
     };
     if (!preNorm) spec.normPlacement = 'post';
+    if (int(cfg, 'word_embed_proj_dim', dModel) !== dModel) spec.embedProjection = true;
     // HF builds the final LayerNorm only for pre-LN models that did not remove it
     if (!preNorm || bool(cfg, '_remove_final_layer_norm', false)) spec.noFinalNorm = true;
     return spec;
@@ -61,11 +65,10 @@ export const opt: Architecture = {
     const d = spec.dModel;
     const e = int(cfg, 'word_embed_proj_dim', d);
     const ffn = int(cfg, 'ffn_dim');
-    const bias = bool(cfg, 'enable_bias', true);
-    const affine = bool(cfg, 'layer_norm_elementwise_affine', true);
+    const affine = spec.norm.bias !== false;
     // The embedding is [V, e]; WeightList.embeddings checks the width against spec.dModel.
     w.embeddings({ tiedEmbeddings: spec.tiedEmbeddings, dModel: e }, ['embed_tokens.weight'], ['lm_head.weight']);
-    if (e !== d) {
+    if (spec.embedProjection) {
       w.linear('embed_proj.weight', 'project_in.weight', d, e);
       w.linear('unembed_proj.weight', 'project_out.weight', e, d);
     }
@@ -81,9 +84,9 @@ export const opt: Architecture = {
       const p = `layers.${i}`;
       layerNorm(`${p}.attn_norm`, `${p}.self_attn_layer_norm`);
       layerNorm(`${p}.mlp_norm`, `${p}.final_layer_norm`);
-      for (const [n, hf] of [['q', 'q_proj'], ['k', 'k_proj'], ['v', 'v_proj'], ['o', 'out_proj']] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${hf}`, d, d, bias);
-      w.linearModule(`${p}.mlp.up`, `${p}.fc1`, ffn, d, bias);
-      w.linearModule(`${p}.mlp.down`, `${p}.fc2`, d, ffn, bias);
+      for (const [n, hf] of [['q', 'q_proj'], ['k', 'k_proj'], ['v', 'v_proj'], ['o', 'out_proj']] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${hf}`, d, d, hasBias(spec, n === 'o' ? 'o' : 'qkv'));
+      w.linearModule(`${p}.mlp.up`, `${p}.fc1`, ffn, d, hasBias(spec, 'mlp'));
+      w.linearModule(`${p}.mlp.down`, `${p}.fc2`, d, ffn, hasBias(spec, 'mlp'));
     }
     if (!spec.noFinalNorm) layerNorm('final_norm', 'final_layer_norm');
     return w.items;

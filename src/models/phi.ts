@@ -3,7 +3,7 @@
  * partial rotary (partial_rotary_factor of each head), biases everywhere, attention output named
  * `dense`, `final_layernorm`, and an untied lm_head with a bias.
  */
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
+import { WeightList, activation, bool, checkHeads, hasBias, int, num, ropeFromConfig, str, uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const phi: Architecture = {
@@ -40,6 +40,8 @@ export const phi: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu_new')) },
       residual: 'parallel',
       sharedBlockNorm: true,
+      // PhiForCausalLM builds every linear with a bias, lm_head included
+      bias: { qkv: true, o: true, mlp: true, lmHead: true },
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
       ...specialTokens(cfg),
     };
@@ -50,20 +52,20 @@ export const phi: Architecture = {
     const w = new WeightList(r, ckpt);
     const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
     const inter = int(ckpt.config, 'intermediate_size', 4 * d);
-    w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
-    w.plainIfPresent('lm_head.bias', 'lm_head.bias', [spec.vocabSize]);
+    const rows = w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
+    if (hasBias(spec, 'lmHead')) w.plain('lm_head.bias', 'lm_head.bias', [rows]);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
       w.normPair(`${p}.attn_norm`, `${p}.input_layernorm`, [d]);
-      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, true);
+      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, hasBias(spec, 'qkv'));
       if (spec.qkNorm) {
         for (const n of ['q', 'k']) {
           w.normPair(`${p}.attn.${n}_norm`, `${p}.self_attn.${n}_layernorm`, [hd]);
         }
       }
-      w.linearModule(`${p}.attn.o`, `${p}.self_attn.dense`, d, H * hd, true);
-      w.linearModule(`${p}.mlp.up`, `${p}.mlp.fc1`, inter, d, true);
-      w.linearModule(`${p}.mlp.down`, `${p}.mlp.fc2`, d, inter, true);
+      w.linearModule(`${p}.attn.o`, `${p}.self_attn.dense`, d, H * hd, hasBias(spec, 'o'));
+      w.linearModule(`${p}.mlp.up`, `${p}.mlp.fc1`, inter, d, hasBias(spec, 'mlp'));
+      w.linearModule(`${p}.mlp.down`, `${p}.mlp.fc2`, d, inter, hasBias(spec, 'mlp'));
     }
     w.normPair('final_norm', 'final_layernorm', [d]);
     return w.items;

@@ -3,7 +3,7 @@
  * (partial_rotary_factor), optional q/k/v biases (use_qkv_bias), optional LayerNorm per head on q
  * and k with one weight per head (qk_layernorm, `norms.{h}`), SwiGLU, sequential or parallel residual.
  */
-import { WeightList, activation, bool, checkHeads, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
+import { WeightList, activation, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, str, uniformWindows, known, specialTokens } from './common.js';
 import type { Architecture, DecoderSpec } from './types.js';
 
 export const stablelm: Architecture = {
@@ -34,7 +34,8 @@ export const stablelm: Architecture = {
       vocabSize: int(cfg, 'vocab_size'),
       maxPositions: int(cfg, 'max_position_embeddings', 4096),
       norm: { kind: 'layer', eps },
-      qkNorm: bool(cfg, 'qk_layernorm', false) ? { kind: 'layer', eps } : undefined,
+      // one weight per head (norms.{h}), no bias
+      qkNorm: bool(cfg, 'qk_layernorm', false) ? { kind: 'layer', eps, bias: false } : undefined,
       positions: 'rope',
       rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 0.25))),
       attnScale: 1 / Math.sqrt(headDim),
@@ -42,6 +43,7 @@ export const stablelm: Architecture = {
       mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
       residual: parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: parallel || undefined,
+      bias: biases({ qkv: bool(cfg, 'use_qkv_bias', false) }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
       ...specialTokens(cfg),
     };
@@ -53,7 +55,6 @@ export const stablelm: Architecture = {
     const w = new WeightList(r, ckpt);
     const { dModel: d, nHeads: H, nKvHeads: KV, headDim: hd } = spec;
     const inter = int(cfg, 'intermediate_size');
-    const qkvBias = bool(cfg, 'use_qkv_bias', false);
     w.embeddings(spec, ['embed_tokens.weight'], ['lm_head.weight']);
     for (let i = 0; i < spec.nLayers; i++) {
       const p = `layers.${i}`;
@@ -61,7 +62,7 @@ export const stablelm: Architecture = {
       if (!spec.sharedBlockNorm) {
         w.normPair(`${p}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
       }
-      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, qkvBias);
+      for (const [n, out] of [['q', H * hd], ['k', KV * hd], ['v', KV * hd]] as const) w.linearModule(`${p}.attn.${n}`, `${p}.self_attn.${n}_proj`, out, d, hasBias(spec, 'qkv'));
       w.linear(`${p}.attn.o.weight`, `${p}.self_attn.o_proj.weight`, d, H * hd);
       if (spec.qkNorm) {
         // one LayerNorm (weight only) per head, stacked to [heads, hd]

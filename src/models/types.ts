@@ -4,6 +4,34 @@ export type Activation = 'silu' | 'gelu' | 'gelu_tanh' | 'relu' | 'gelu_fast' | 
 
 export type NormKind = 'rms' | 'layer';
 
+/** A norm: RMSNorm (weight only) or LayerNorm, whose bias is exported unless `bias` is false. */
+export interface NormSpec {
+  kind: NormKind;
+  eps: number;
+  /** LayerNorm without a bias (OPT's layer_norm_elementwise_affine = false, StableLM's per-head q/k norms). */
+  bias?: boolean;
+}
+
+/** Whether a norm reads `<prefix>.bias`. */
+export function normHasBias(n: NormSpec): boolean {
+  return n.kind === 'layer' && n.bias !== false;
+}
+
+/**
+ * The linear layers that have a bias: the architecture exports exactly these `.bias` weights and
+ * the graph reads exactly these. Absent (or false) = no bias.
+ */
+export interface BiasSpec {
+  /** layers.{i}.attn.{q,k,v}.bias */
+  qkv?: boolean;
+  /** layers.{i}.attn.o.bias */
+  o?: boolean;
+  /** layers.{i}.mlp.{gate,up,down}.bias */
+  mlp?: boolean;
+  /** lm_head.bias (Phi) */
+  lmHead?: boolean;
+}
+
 /** Rotary position embedding, as the decoder graph needs it. */
 export interface RopeSpec {
   /** Number of leading dimensions of each head that rotate (partial rotary < headDim). */
@@ -50,7 +78,9 @@ export interface AlibiSpec {
 /**
  * Everything the decoder graph needs to know about an architecture, in one normalised shape. Each
  * architecture file turns its config.json into this and exports its weights under the canonical
- * names listed in `src/graph/decoder.ts`.
+ * names listed in `src/graph/decoder.ts`: exactly the weights this spec declares (the optional ones
+ * through `bias`, `norm.bias`, `qkNorm`, `embedProjection`, `embedNorm`, `sandwichNorms`,
+ * `noFinalNorm`, `tiedEmbeddings`), which the graph checks when it is built.
  */
 export interface DecoderSpec {
   modelType: string;
@@ -63,9 +93,16 @@ export interface DecoderSpec {
   vocabSize: number;
   /** Longest sequence the model accepts (learned positions) or was trained for. */
   maxPositions: number;
-  norm: { kind: NormKind; eps: number };
+  norm: NormSpec;
   /** Optional q/k norm over each head's vector (Qwen3, Gemma3: RMS; StableLM: LayerNorm per head). */
-  qkNorm?: { kind: NormKind; eps: number };
+  qkNorm?: NormSpec;
+  /** Linear biases; none when absent. */
+  bias?: BiasSpec;
+  /**
+   * OPT with word_embed_proj_dim ≠ hidden_size: embed_proj.weight after the token embeddings and
+   * unembed_proj.weight before the unembedding.
+   */
+  embedProjection?: boolean;
   positions: 'rope' | 'learned' | 'alibi' | 'none';
   /** Per layer; null = no rotary on that layer. Required when positions = 'rope'. */
   rope?: RopeSpec | (RopeSpec | null)[];
