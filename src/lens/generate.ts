@@ -67,12 +67,10 @@ const PAD_ID = 0;
 /** Profile one batch: prefill, then decode steps until maxNew tokens (or every row stopped). Completions are left null. */
 export async function generateBatch(ctx: BatchContext, batch: PromptItem[], o: BatchOptions): Promise<ProfileResult[]> {
   const run = new BatchRun(ctx, batch, o);
-  let out = await run.prefill();
-  for (let step = 0; ; step++) {
-    const next = run.collect(out);
-    if (step === o.maxNew - 1 || run.finished) break;
-    out = await run.decodeStep(next);
-  }
+  // Each run's outputs are read at once and dropped: nothing may hold them during the next run,
+  // whose start collects them (GraphSession.run) before that run's own outputs arrive.
+  let next = run.collect(await run.prefill());
+  for (let step = 1; step < o.maxNew && !run.finished; step++) next = run.collect(await run.decodeStep(next));
   return run.results;
 }
 
