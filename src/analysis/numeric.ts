@@ -52,12 +52,6 @@ export function takeRows(X: Dense, idx: ArrayLike<number>): Dense {
   return { data, rows: idx.length, cols };
 }
 
-export function denseToRows(X: Dense): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < X.rows; i++) out.push(Array.from(X.data.subarray(i * X.cols, (i + 1) * X.cols)));
-  return out;
-}
-
 /**
  * NumPy's `add.reduce` over a contiguous float64 vector: pairwise summation (blocks of up to 128
  * summed with eight accumulators). Matching its order keeps means bit-identical to the Python

@@ -32,6 +32,19 @@ interface Index {
 }
 
 /**
+ * JSON.stringify replacer that makes equal specs give equal text: object keys sorted (the order in
+ * which an architecture file states its fields does not matter), typed arrays as plain arrays.
+ */
+function canonical(_key: string, value: unknown): unknown {
+  if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>);
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const obj = value as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(obj).sort().map((k) => [k, obj[k]]));
+  }
+  return value;
+}
+
+/**
  * Write the architecture's weights (float32, canonical names) once into `<cacheDir>/<key>/weights.bin`
  * and reuse them while the checkpoint fingerprint and the spec are unchanged. The index is written
  * last, so an interrupted export is never mistaken for a finished one.
@@ -44,7 +57,7 @@ export function exportWeights(
   onProgress?: (done: number, total: number) => void,
 ): ExportedWeights {
   const key = createHash('sha256')
-    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]) }))
+    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]) }, canonical))
     .digest('hex')
     .slice(0, 24);
   const dir = path.join(cacheDir, `${spec.modelType}-${key}`);

@@ -3,8 +3,8 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, blocksOf, hasBias, int, num, perHeadInterleaved, rowBlocksTransposed, uniformWindows, bool, known, type Config, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, baseSpec, blocksOf, hasBias, int, num, perHeadInterleaved, rowBlocksTransposed, bool, known, type Config } from './common.js';
+import type { Architecture } from './types.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -44,31 +44,24 @@ export const bloom: Architecture = {
     if (bool(cfg, 'apply_residual_connection_post_layernorm', false)) {
       throw new UserError('config.json: apply_residual_connection_post_layernorm = true is not supported for bloom (no released checkpoint uses it)');
     }
-    const headDim = dModel / nHeads;
-    const spec: DecoderSpec = {
+    return baseSpec(cfg, {
       modelType: 'bloom',
       nLayers,
       dModel,
       nHeads,
       nKvHeads: nHeads,
-      headDim,
-      vocabSize: int(cfg, 'vocab_size'),
+      headDim: dModel / nHeads,
       // ALiBi has no position table; BLOOM was trained on 2048 tokens
       maxPositions: int(cfg, ['seq_length', 'max_position_embeddings'], 2048),
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
       positions: 'alibi',
       alibi: { slopes: alibiSlopes(nHeads), order: 'add-after-scale' },
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, null),
       // bloom_gelu_forward: x·0.5·(1 + tanh(0.79788456·x·(1 + 0.044715·x²)))
       mlp: { gated: false, act: 'gelu_fast' },
-      residual: 'sequential',
       bias: { qkv: true, o: true, mlp: true },
       embedNorm: true,
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      ...specialTokens(cfg),
-    };
-    return spec;
+    });
   },
   weights(spec, r, ckpt) {
     const w = new WeightList(r, ckpt);

@@ -2,7 +2,7 @@
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
 import type { Activation, BiasSpec, DecoderSpec, KnownCheckpoint, RopeSpec, WeightSource } from './types.js';
 import { UserError } from '../util/errors.js';
-import { cfgNumber as num, cfgOptionalNumberList } from './config.js';
+import { cfgBool as bool, cfgInt as int, cfgNumber as num, cfgString as str, cfgOptionalNumber, cfgOptionalNumberList, cfgOptionalObject, cfgOptionalString } from './config.js';
 
 export type Config = Record<string, unknown>;
 
@@ -221,10 +221,10 @@ export function ropeFromConfig(cfg: Config, rotaryDim: number, baseKeys: string[
   if (rotaryDim % 2 !== 0 || rotaryDim <= 0) throw new UserError(`config.json: the rotary dimension ${rotaryDim} must be a positive even number`);
   const base = num(cfg, baseKeys, baseDefault);
   const inv = defaultInvFreq(base, rotaryDim);
-  const rs = cfg.rope_scaling as Record<string, unknown> | null | undefined;
+  const rs = cfgOptionalObject(cfg, 'rope_scaling');
   if (!rs) return { rotaryDim, invFreq: inv };
-  const type = String(rs.rope_type ?? rs.type ?? 'default');
-  const factor = typeof rs.factor === 'number' ? rs.factor : 1;
+  const type = cfgOptionalString(rs, ['rope_type', 'type']) ?? 'default';
+  const factor = num(rs, 'factor', 1);
   switch (type) {
     case 'default':
       return { rotaryDim, invFreq: inv };
@@ -237,9 +237,9 @@ export function ropeFromConfig(cfg: Config, rotaryDim: number, baseKeys: string[
         dynamic: { base, factor, maxPositions: num(cfg, ['max_position_embeddings']) },
       };
     case 'llama3': {
-      const low = Number(rs.low_freq_factor ?? 1);
-      const high = Number(rs.high_freq_factor ?? 4);
-      const oldCtx = Number(rs.original_max_position_embeddings ?? 8192);
+      const low = num(rs, 'low_freq_factor', 1);
+      const high = num(rs, 'high_freq_factor', 4);
+      const oldCtx = num(rs, 'original_max_position_embeddings', 8192);
       const lowWavelen = oldCtx / low;
       const highWavelen = oldCtx / high;
       const out = new Float32Array(inv.length);
@@ -260,17 +260,16 @@ export function ropeFromConfig(cfg: Config, rotaryDim: number, baseKeys: string[
       // Phi-3: per-frequency divisors, short below the original context and long beyond it
       const half = rotaryDim / 2;
       const factors = (key: string): number[] => {
-        const v = rs[key];
-        if (!Array.isArray(v) || v.length !== half || !v.every((x) => typeof x === 'number')) {
-          throw new UserError(`config.json: rope_scaling.${key} must be a list of ${half} numbers for longrope`);
-        }
-        return v as number[];
+        const v = cfgOptionalNumberList(rs, key);
+        if (!v || v.length !== half) throw new UserError(`config.json: rope_scaling.${key} must be a list of ${half} numbers for longrope`);
+        return v;
       };
       const maxPos = num(cfg, ['max_position_embeddings']);
-      const origKey = cfg.original_max_position_embeddings ?? rs.original_max_position_embeddings;
-      const origMax = typeof origKey === 'number' ? origKey : maxPos;
-      const scale = typeof cfg.original_max_position_embeddings === 'number' ? maxPos / origMax : factor;
-      const attentionFactor = typeof rs.attention_factor === 'number' ? rs.attention_factor : scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(origMax));
+      // Phi-3 keeps original_max_position_embeddings at the top level, newer configs in rope_scaling
+      const topOrig = cfgOptionalNumber(cfg, 'original_max_position_embeddings');
+      const origMax = topOrig ?? cfgOptionalNumber(rs, 'original_max_position_embeddings') ?? maxPos;
+      const scale = topOrig !== undefined ? maxPos / origMax : factor;
+      const attentionFactor = cfgOptionalNumber(rs, 'attention_factor') ?? (scale <= 1 ? 1 : Math.sqrt(1 + Math.log(scale) / Math.log(origMax)));
       const scaled = (ext: number[]): Float32Array => {
         const out = new Float32Array(half);
         for (let i = 0; i < half; i++) out[i] = 1 / (Math.fround(ext[i]) * Math.fround(Math.pow(base, Math.fround((2 * i) / rotaryDim))));
@@ -281,6 +280,50 @@ export function ropeFromConfig(cfg: Config, rotaryDim: number, baseKeys: string[
     default:
       throw new UserError(`config.json: rope_scaling type '${type}' is not supported (supported: default, linear, dynamic, llama3, longrope)`);
   }
+}
+
+/** A spec's fields an architecture states itself; the rest comes from baseSpec's reading of config.json. */
+export type SpecOverrides = Partial<DecoderSpec> & Pick<DecoderSpec, 'modelType'>;
+
+/**
+ * The spec most architectures share, read from config.json under the keys Llama uses —
+ * hidden_size, num_attention_heads, num_key_value_heads, head_dim, num_hidden_layers, vocab_size,
+ * max_position_embeddings (default 2048), rms_norm_eps (RMSNorm, default 1e-6), rotary from
+ * rope_theta / rope_scaling over partial_rotary_factor of each head, 1/√head_dim scores, no
+ * sliding window, a gated MLP of hidden_act (default silu), sequential residual,
+ * tie_word_embeddings (default false), bos/eos ids — with `overrides` on top. A field given in
+ * `overrides` (even as undefined) is not read from config.json at all, so an architecture states
+ * only what differs, and its own key names.
+ */
+export function baseSpec(cfg: Config, overrides: SpecOverrides): DecoderSpec {
+  const o = overrides;
+  const pick = <K extends keyof DecoderSpec>(key: K, read: () => DecoderSpec[K]): DecoderSpec[K] => (key in o ? (o[key] as DecoderSpec[K]) : read());
+  const dModel = pick('dModel', () => int(cfg, 'hidden_size'));
+  const nHeads = pick('nHeads', () => int(cfg, 'num_attention_heads'));
+  const nLayers = pick('nLayers', () => int(cfg, 'num_hidden_layers'));
+  const headDim = pick('headDim', () => int(cfg, 'head_dim', dModel / nHeads));
+  const positions = pick('positions', () => 'rope');
+  return {
+    ...o,
+    modelType: o.modelType,
+    nLayers,
+    dModel,
+    nHeads,
+    nKvHeads: pick('nKvHeads', () => int(cfg, 'num_key_value_heads', nHeads)),
+    headDim,
+    vocabSize: pick('vocabSize', () => int(cfg, 'vocab_size')),
+    maxPositions: pick('maxPositions', () => int(cfg, 'max_position_embeddings', 2048)),
+    norm: pick('norm', () => ({ kind: 'rms', eps: num(cfg, 'rms_norm_eps', 1e-6) })),
+    positions,
+    rope: pick('rope', () => (positions === 'rope' ? ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 1))) : undefined)),
+    attnScale: pick('attnScale', () => 1 / Math.sqrt(headDim)),
+    slidingWindow: pick('slidingWindow', () => uniformWindows(nLayers, null)),
+    mlp: pick('mlp', () => ({ gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) })),
+    residual: pick('residual', () => 'sequential'),
+    tiedEmbeddings: pick('tiedEmbeddings', () => bool(cfg, 'tie_word_embeddings', false)),
+    bosTokenId: pick('bosTokenId', () => tokenIds(cfg, 'bos_token_id')[0]),
+    eosTokenIds: pick('eosTokenIds', () => tokenIds(cfg, 'eos_token_id')),
+  };
 }
 
 /** Sliding windows for every layer: the same window everywhere, or none. */

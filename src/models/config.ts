@@ -95,6 +95,16 @@ export function cfgOptionalObject(cfg: Record<string, unknown>, key: string | st
   return obj;
 }
 
+/** A JSON array of any items (e.g. layer_types); undefined when absent or null. */
+export function cfgOptionalArray(cfg: Record<string, unknown>, key: string | string[]): unknown[] | undefined {
+  const found = lookup(cfg, key);
+  if (!found) return undefined;
+  if (!Array.isArray(found.value)) {
+    throw new UserError(`${configName(cfg)}: key '${found.key}' should be a list, found ${JSON.stringify(found.value)}; fix config.json`);
+  }
+  return found.value;
+}
+
 /** An array of numbers (e.g. eos_token_id may be a number or a list); a single number becomes [n]. */
 export function cfgOptionalNumberList(cfg: Record<string, unknown>, key: string | string[]): number[] | undefined {
   const found = lookup(cfg, key);

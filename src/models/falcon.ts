@@ -12,10 +12,10 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, type Config, specialTokens } from './common.js';
+import { WeightList, activation, baseSpec, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, known, type Config } from './common.js';
 import { alibiSlopes } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import type { Architecture } from './types.js';
 import { UserError } from '../util/errors.js';
 
 interface FalconLayout {
@@ -69,34 +69,28 @@ export const falcon: Architecture = {
   prefixes: ['transformer.', ''],
   spec(cfg) {
     const lo = layout(cfg);
-    const dModel = int(cfg, 'hidden_size');
     const nHeads = int(cfg, ['num_attention_heads', 'n_head']);
     const nLayers = int(cfg, ['num_hidden_layers', 'n_layer']);
-    const headDim = dModel / nHeads;
+    const headDim = int(cfg, 'hidden_size') / nHeads;
     const nKvHeads = lo.newArch ? int(cfg, ['num_kv_heads', 'n_head_kv'], nHeads) : lo.multiQuery ? 1 : nHeads;
     const useAlibi = bool(cfg, 'alibi', false);
-    const spec: DecoderSpec = {
+    const bias = bool(cfg, 'bias', false);
+    const spec = baseSpec(cfg, {
       modelType: 'falcon',
       nLayers,
-      dModel,
       nHeads,
       nKvHeads,
       headDim,
-      vocabSize: int(cfg, 'vocab_size'),
-      maxPositions: int(cfg, 'max_position_embeddings', 2048),
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
       positions: useAlibi ? 'alibi' : 'rope',
       rope: useAlibi ? undefined : ropeFromConfig(cfg, headDim),
       alibi: useAlibi ? { slopes: alibiSlopes(nHeads), order: 'add-before-scale', bfloat16: true, repeatedInMask: true } : undefined,
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'activation', 'gelu'), 'activation') },
       residual: lo.parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: lo.parallel && !lo.twoNorms ? true : undefined,
-      bias: biases({ qkv: bool(cfg, 'bias', false), o: bool(cfg, 'bias', false), mlp: bool(cfg, 'bias', false) }),
+      bias: biases({ qkv: bias, o: bias, mlp: bias }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      ...specialTokens(cfg),
-    };
+    });
     if (nHeads % nKvHeads !== 0) throw new UserError(`config.json: num_attention_heads (${nHeads}) must be a multiple of num_kv_heads (${nKvHeads})`);
     return spec;
   },

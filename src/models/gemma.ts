@@ -3,13 +3,12 @@
  * multiply by (1 + w), a GeGLU MLP and an explicit head_dim. Also the helpers Gemma-2/3 share.
  */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, activation, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, uniformWindows, known, type Config, specialTokens } from './common.js';
+import { WeightList, activation, baseSpec, biases, bool, checkHeads, hasBias, int, str, known, type Config } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 /** Gemma's activation key: hidden_activation, and gelu_pytorch_tanh when absent (HF ignores hidden_act). */
 export function gemmaActivation(cfg: Config): DecoderSpec['mlp']['act'] {
-  const name = typeof cfg.hidden_activation === 'string' ? cfg.hidden_activation : 'gelu_pytorch_tanh';
-  return activation(name, 'hidden_activation');
+  return activation(str(cfg, 'hidden_activation', 'gelu_pytorch_tanh'), 'hidden_activation');
 }
 
 /** √hidden as the compute dtype (float32) holds it: HF multiplies by torch.tensor(hidden**0.5, dtype). */
@@ -19,32 +18,14 @@ export function gemmaEmbedScale(dModel: number): number {
 
 /** The parts of a Gemma-family spec that are read the same way in all three generations. */
 export function gemmaBaseSpec(cfg: Config, modelType: string): DecoderSpec {
-  const dModel = int(cfg, 'hidden_size');
-  const nHeads = int(cfg, 'num_attention_heads');
-  const nKvHeads = int(cfg, 'num_key_value_heads', nHeads);
-  const headDim = int(cfg, 'head_dim', dModel / nHeads);
-  const nLayers = int(cfg, 'num_hidden_layers');
-  const spec: DecoderSpec = {
+  const spec = baseSpec(cfg, {
     modelType,
-    nLayers,
-    dModel,
-    nHeads,
-    nKvHeads,
-    headDim,
-    vocabSize: int(cfg, 'vocab_size'),
     maxPositions: int(cfg, 'max_position_embeddings', 8192),
-    norm: { kind: 'rms', eps: num(cfg, 'rms_norm_eps', 1e-6) },
-    positions: 'rope',
-    rope: ropeFromConfig(cfg, headDim),
-    attnScale: 1 / Math.sqrt(headDim),
-    slidingWindow: uniformWindows(nLayers, null),
     mlp: { gated: true, act: gemmaActivation(cfg) },
-    residual: 'sequential',
     bias: biases({ qkv: bool(cfg, 'attention_bias', false), o: bool(cfg, 'attention_bias', false) }),
-    embedScale: gemmaEmbedScale(dModel),
+    embedScale: gemmaEmbedScale(int(cfg, 'hidden_size')),
     tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-    ...specialTokens(cfg),
-  };
+  });
   checkHeads(spec);
   return spec;
 }

@@ -4,7 +4,7 @@
  * attention on every other layer starting with layer 0, and scores scaled by query_pre_attn_scalar^-½.
  */
 import { int, num, known, type Config } from './common.js';
-import { cfgOptionalNumber } from './config.js';
+import { cfgOptionalArray, cfgOptionalNumber } from './config.js';
 import { gemmaBaseSpec, gemmaWeights } from './gemma.js';
 import type { Architecture, DecoderSpec } from './types.js';
 import { UserError } from '../util/errors.js';
@@ -15,8 +15,8 @@ import { UserError } from '../util/errors.js';
  */
 export function gemmaWindows(cfg: Config, n: number, isSliding: (i: number) => boolean, dflt: number): (number | null)[] {
   const window = int(cfg, 'sliding_window', dflt);
-  const types = cfg.layer_types;
-  if (Array.isArray(types)) {
+  const types = cfgOptionalArray(cfg, 'layer_types');
+  if (types) {
     if (types.length !== n) throw new UserError(`config.json: layer_types has ${types.length} entries, expected num_hidden_layers = ${n}`);
     return types.map((t) => (t === 'sliding_attention' ? window : null));
   }

@@ -5,7 +5,8 @@
  * (rope_local_base_freq, unscaled) while global layers use rope_theta and rope_scaling.
  * Unlike Gemma-2, HF's Gemma-3 attention does not apply attn_logit_softcapping.
  */
-import { defaultInvFreq, num, ropeFromConfig, known, type Config } from './common.js';
+import { defaultInvFreq, num, ropeFromConfig, str, known, type Config } from './common.js';
+import { cfgOptionalBool, cfgOptionalNumber, cfgOptionalObject } from './config.js';
 import { gemmaBaseSpec, gemmaWeights } from './gemma.js';
 import { gemmaSoftcapSpec, gemmaWindows } from './gemma2.js';
 import type { Architecture, RopeSpec } from './types.js';
@@ -37,10 +38,11 @@ const TEXT_DEFAULTS: Config = {
 export function gemma3TextConfig(cfg: Config): Config {
   let text: Config = cfg;
   if (cfg.model_type === 'gemma3') {
-    const tc = cfg.text_config;
-    if (tc === null || typeof tc !== 'object' || Array.isArray(tc)) throw new UserError('config.json: a gemma3 config needs a text_config object');
-    text = { ...(tc as Config) };
-    if (text.tie_word_embeddings === undefined && typeof cfg.tie_word_embeddings === 'boolean') text.tie_word_embeddings = cfg.tie_word_embeddings;
+    const tc = cfgOptionalObject(cfg, 'text_config');
+    if (!tc) throw new UserError('config.json: a gemma3 config needs a text_config object');
+    text = { ...tc };
+    const tied = cfgOptionalBool(cfg, 'tie_word_embeddings');
+    if (text.tie_word_embeddings === undefined && tied !== undefined) text.tie_word_embeddings = tied;
   }
   const out: Config = { ...TEXT_DEFAULTS };
   for (const [k, v] of Object.entries(text)) if (v !== null && v !== undefined) out[k] = v;
@@ -51,13 +53,15 @@ export function gemma3TextConfig(cfg: Config): Config {
 
 /** Rotary for global and for sliding layers, from rope_parameters (newer configs) or the flat keys. */
 function gemma3Ropes(cfg: Config, headDim: number): { global: RopeSpec; local: RopeSpec } {
-  const rp = cfg.rope_parameters as Record<string, Record<string, unknown> | undefined> | undefined;
-  if (rp && typeof rp === 'object' && rp.full_attention && rp.sliding_attention) {
-    const fromParams = (p: Record<string, unknown>): RopeSpec => {
-      const type = String(p.rope_type ?? 'default');
-      return ropeFromConfig({ ...cfg, rope_theta: p.rope_theta, rope_scaling: type === 'default' ? null : p }, headDim);
+  const rp = cfgOptionalObject(cfg, 'rope_parameters');
+  const full = rp && cfgOptionalObject(rp, 'full_attention');
+  const sliding = rp && cfgOptionalObject(rp, 'sliding_attention');
+  if (full && sliding) {
+    const fromParams = (p: Config): RopeSpec => {
+      const type = str(p, 'rope_type', 'default');
+      return ropeFromConfig({ ...cfg, rope_theta: cfgOptionalNumber(p, 'rope_theta'), rope_scaling: type === 'default' ? null : p }, headDim);
     };
-    return { global: fromParams(rp.full_attention), local: fromParams(rp.sliding_attention) };
+    return { global: fromParams(full), local: fromParams(sliding) };
   }
   return {
     global: ropeFromConfig(cfg, headDim, ['rope_theta'], 1_000_000),

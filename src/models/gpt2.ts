@@ -1,6 +1,6 @@
 /** GPT-2: learned positions, LayerNorm, fused Conv1D c_attn ([in, out] layout), tied wte. */
-import { WeightList, activation, bool, int, num, str,  uniformWindows, known, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, activation, baseSpec, bool, int, num, str, known } from './common.js';
+import type { Architecture } from './types.js';
 
 export const gpt2: Architecture = {
   modelTypes: ['gpt2'],
@@ -20,26 +20,21 @@ export const gpt2: Architecture = {
     const headDim = dModel / nHeads;
     const base = bool(cfg, 'scale_attn_weights', true) ? 1 / Math.sqrt(headDim) : 1;
     const byLayer = bool(cfg, 'scale_attn_by_inverse_layer_idx', false);
-    const spec: DecoderSpec = {
+    return baseSpec(cfg, {
       modelType: 'gpt2',
       nLayers,
       dModel,
       nHeads,
       nKvHeads: nHeads,
       headDim,
-      vocabSize: int(cfg, 'vocab_size'),
       maxPositions: int(cfg, ['n_positions', 'max_position_embeddings']),
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
       positions: 'learned',
       attnScale: byLayer ? Array.from({ length: nLayers }, (_, l) => base / (l + 1)) : base,
-      slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
-      residual: 'sequential',
       bias: { qkv: true, o: true, mlp: true },
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      ...specialTokens(cfg),
-    };
-    return spec;
+    });
   },
   weights(spec, r, ckpt) {
     const w = new WeightList(r, ckpt);

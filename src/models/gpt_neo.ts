@@ -3,16 +3,18 @@
  * alternate global and local (window_size, as `attention_types` says), and no 1/√d scaling of
  * the scores; q, k, v without bias, out_proj with one.
  */
-import { WeightList, activation, bool, hasBias, int, num, str, known, type Config, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, activation, baseSpec, bool, hasBias, int, num, str, known, type Config } from './common.js';
+import { cfgOptionalArray } from './config.js';
+import type { Architecture } from './types.js';
 import { UserError } from '../util/errors.js';
 
 /** 'global' | 'local' per layer: config.attention_layers, else attention_types expanded ([[types], repeat], …). */
 export function gptNeoLayerTypes(cfg: Config, nLayers: number): string[] {
-  let types: unknown[] | undefined = Array.isArray(cfg.attention_layers) ? cfg.attention_layers : undefined;
-  if (!types && Array.isArray(cfg.attention_types)) {
+  let types = cfgOptionalArray(cfg, 'attention_layers');
+  const grouped = cfgOptionalArray(cfg, 'attention_types');
+  if (!types && grouped) {
     types = [];
-    for (const item of cfg.attention_types) {
+    for (const item of grouped) {
       if (!Array.isArray(item) || !Array.isArray(item[0]) || !Number.isInteger(item[1])) {
         throw new UserError(`config.json: attention_types entries must be [["global", "local"], repeat], found ${JSON.stringify(item)}`);
       }
@@ -41,27 +43,22 @@ export const gpt_neo: Architecture = {
     const nHeads = int(cfg, 'num_heads');
     const nLayers = int(cfg, 'num_layers');
     const window = int(cfg, 'window_size', 256);
-    const spec: DecoderSpec = {
+    return baseSpec(cfg, {
       modelType: 'gpt_neo',
       nLayers,
       dModel,
       nHeads,
       nKvHeads: nHeads,
       headDim: dModel / nHeads,
-      vocabSize: int(cfg, 'vocab_size'),
-      maxPositions: int(cfg, 'max_position_embeddings', 2048),
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
       positions: 'learned',
       attnScale: 1,
       slidingWindow: gptNeoLayerTypes(cfg, nLayers).map((t) => (t === 'local' ? window : null)),
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
-      residual: 'sequential',
       // q, k, v without bias, out_proj and the MLP with one
       bias: { o: true, mlp: true },
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      ...specialTokens(cfg),
-    };
-    return spec;
+    });
   },
   weights(spec, r, ckpt) {
     const w = new WeightList(r, ckpt);

@@ -1,6 +1,6 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, uniformWindows, known, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, activation, baseSpec, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, known } from './common.js';
+import type { Architecture } from './types.js';
 
 export const gpt_neox: Architecture = {
   modelTypes: ['gpt_neox'],
@@ -18,32 +18,19 @@ export const gpt_neox: Architecture = {
   ],
   prefixes: ['gpt_neox.', ''],
   spec(cfg) {
-    const dModel = int(cfg, 'hidden_size');
     const nHeads = int(cfg, 'num_attention_heads');
-    const nLayers = int(cfg, 'num_hidden_layers');
-    const headDim = dModel / nHeads;
-    const rotaryDim = Math.floor(headDim * num(cfg, ['rotary_pct', 'partial_rotary_factor'], 1));
-    const spec: DecoderSpec = {
+    const headDim = int(cfg, 'hidden_size') / nHeads;
+    const attnBias = bool(cfg, 'attention_bias', true);
+    return baseSpec(cfg, {
       modelType: 'gpt_neox',
-      nLayers,
-      dModel,
-      nHeads,
       nKvHeads: nHeads,
       headDim,
-      vocabSize: int(cfg, 'vocab_size'),
-      maxPositions: int(cfg, 'max_position_embeddings', 2048),
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_eps', 1e-5) },
-      positions: 'rope',
-      rope: ropeFromConfig(cfg, rotaryDim, ['rotary_emb_base', 'rope_theta'], 10000),
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, null),
+      rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, ['rotary_pct', 'partial_rotary_factor'], 1)), ['rotary_emb_base', 'rope_theta'], 10000),
       mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu')) },
       residual: bool(cfg, 'use_parallel_residual', true) ? 'parallel' : 'sequential',
-      bias: biases({ qkv: bool(cfg, 'attention_bias', true), o: bool(cfg, 'attention_bias', true), mlp: true }),
-      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      ...specialTokens(cfg),
-    };
-    return spec;
+      bias: biases({ qkv: attnBias, o: attnBias, mlp: true }),
+    });
   },
   weights(spec, r, ckpt) {
     const w = new WeightList(r, ckpt);

@@ -1,6 +1,6 @@
 /** Llama (LlamaForCausalLM) and the shared shape of its descendants (Mistral, Qwen2, Qwen3). */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
-import { WeightList, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, uniformWindows, activation, str, known, type Config, specialTokens } from './common.js';
+import { WeightList, baseSpec, biases, bool, checkHeads, hasBias, int, num, known, type Config } from './common.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 export interface LlamaLikeOptions {
@@ -14,35 +14,14 @@ export interface LlamaLikeOptions {
 }
 
 export function llamaLikeSpec(cfg: Config, opts: LlamaLikeOptions): DecoderSpec {
-  const dModel = int(cfg, 'hidden_size');
-  const nHeads = int(cfg, 'num_attention_heads');
-  const nKvHeads = int(cfg, 'num_key_value_heads', nHeads);
-  const headDim = int(cfg, 'head_dim', dModel / nHeads);
-  const nLayers = int(cfg, 'num_hidden_layers');
-  const eps = num(cfg, 'rms_norm_eps', 1e-6);
   const attnBias = opts.qkvBias || bool(cfg, 'attention_bias', false);
-  const spec: DecoderSpec = {
+  const spec = baseSpec(cfg, {
     modelType: opts.modelType,
-    nLayers,
-    dModel,
-    nHeads,
-    nKvHeads,
-    headDim,
-    vocabSize: int(cfg, 'vocab_size'),
-    maxPositions: int(cfg, 'max_position_embeddings', 2048),
-    norm: { kind: 'rms', eps },
-    qkNorm: opts.qkNorm ? { kind: 'rms', eps } : undefined,
-    positions: 'rope',
-    rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 1))),
-    attnScale: 1 / Math.sqrt(headDim),
-    slidingWindow: opts.windows ? opts.windows(cfg, nLayers) : uniformWindows(nLayers, null),
-    mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
-    residual: 'sequential',
+    ...(opts.qkNorm ? { qkNorm: { kind: 'rms', eps: num(cfg, 'rms_norm_eps', 1e-6) } } : {}),
+    ...(opts.windows ? { slidingWindow: opts.windows(cfg, int(cfg, 'num_hidden_layers')) } : {}),
     // Qwen2 has q/k/v biases but none on o_proj; Llama's attention_bias covers o_proj too
     bias: biases({ qkv: attnBias, o: attnBias && !opts.qkvBias, mlp: bool(cfg, 'mlp_bias', false) }),
-    tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-    ...specialTokens(cfg),
-  };
+  });
   checkHeads(spec);
   return spec;
 }

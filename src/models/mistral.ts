@@ -1,11 +1,12 @@
 /** Mistral: Llama with a sliding attention window on every layer. */
 import { int, uniformWindows, known } from './common.js';
 import { llamaLikeSpec, llamaLikeWeights, type LlamaLikeOptions } from './llama.js';
+import { cfgOptionalInt } from './config.js';
 import type { Architecture } from './types.js';
 
 const opts: LlamaLikeOptions = {
   modelType: 'mistral',
-  windows: (cfg, n) => uniformWindows(n, cfg.sliding_window == null ? null : int(cfg, 'sliding_window')),
+  windows: (cfg, n) => uniformWindows(n, cfgOptionalInt(cfg, 'sliding_window') ?? null),
 };
 
 export const mistral: Architecture = {

@@ -7,8 +7,8 @@
  * HF computes OPT's positions from the attention mask (cumsum(mask)·mask − 1); at real tokens that
  * is the token's index in its prompt, which is what the graph's position_ids carry under left padding.
  */
-import { WeightList, activation, biases, bool, hasBias, int, num, str, uniformWindows, known, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, str, known } from './common.js';
+import type { Architecture } from './types.js';
 
 /** Offset of OPT's learned positions (OPTLearnedPositionalEmbedding). */
 const POSITION_OFFSET = 2;
@@ -28,36 +28,24 @@ export const opt: Architecture = {
   spec(cfg) {
     const dModel = int(cfg, 'hidden_size');
     const nHeads = int(cfg, 'num_attention_heads');
-    const nLayers = int(cfg, 'num_hidden_layers');
-    const headDim = dModel / nHeads;
     const preNorm = bool(cfg, 'do_layer_norm_before', true);
     const bias = bool(cfg, 'enable_bias', true);
-    const spec: DecoderSpec = {
+    return baseSpec(cfg, {
       modelType: 'opt',
-      nLayers,
-      dModel,
-      nHeads,
       nKvHeads: nHeads,
-      headDim,
-      vocabSize: int(cfg, 'vocab_size'),
-      maxPositions: int(cfg, 'max_position_embeddings', 2048),
+      headDim: dModel / nHeads,
       // layer_norm_elementwise_affine = false: unit weights (exported) and no bias
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_eps', 1e-5), ...(bool(cfg, 'layer_norm_elementwise_affine', true) ? {} : { bias: false }) },
       positions: 'learned',
       learnedPositionOffset: POSITION_OFFSET,
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'relu'), 'activation_function') },
-      residual: 'sequential',
       bias: biases({ qkv: bias, o: bias, mlp: bias }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
-      ...specialTokens(cfg),
-    };
-    if (!preNorm) spec.normPlacement = 'post';
-    if (int(cfg, 'word_embed_proj_dim', dModel) !== dModel) spec.embedProjection = true;
-    // HF builds the final LayerNorm only for pre-LN models that did not remove it
-    if (!preNorm || bool(cfg, '_remove_final_layer_norm', false)) spec.noFinalNorm = true;
-    return spec;
+      ...(preNorm ? {} : { normPlacement: 'post' as const }),
+      ...(int(cfg, 'word_embed_proj_dim', dModel) !== dModel ? { embedProjection: true } : {}),
+      // HF builds the final LayerNorm only for pre-LN models that did not remove it
+      ...(!preNorm || bool(cfg, '_remove_final_layer_norm', false) ? { noFinalNorm: true } : {}),
+    });
   },
   weights(spec, r, ckpt) {
     const cfg = ckpt.config;

@@ -3,8 +3,8 @@
  * partial rotary (partial_rotary_factor of each head), biases everywhere, attention output named
  * `dense`, `final_layernorm`, and an untied lm_head with a bias.
  */
-import { WeightList, activation, bool, checkHeads, hasBias, int, num, ropeFromConfig, str, uniformWindows, known, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, activation, baseSpec, bool, checkHeads, hasBias, int, num, ropeFromConfig, str, known } from './common.js';
+import type { Architecture } from './types.js';
 
 export const phi: Architecture = {
   modelTypes: ['phi'],
@@ -17,34 +17,20 @@ export const phi: Architecture = {
   ],
   prefixes: ['model.', ''],
   spec(cfg) {
-    const dModel = int(cfg, 'hidden_size');
-    const nHeads = int(cfg, 'num_attention_heads');
-    const nLayers = int(cfg, 'num_hidden_layers');
-    const headDim = dModel / nHeads;
+    const headDim = int(cfg, 'hidden_size') / int(cfg, 'num_attention_heads');
     const eps = num(cfg, 'layer_norm_eps', 1e-5);
-    const spec: DecoderSpec = {
+    const spec = baseSpec(cfg, {
       modelType: 'phi',
-      nLayers,
-      dModel,
-      nHeads,
-      nKvHeads: int(cfg, 'num_key_value_heads', nHeads),
       headDim,
-      vocabSize: int(cfg, 'vocab_size'),
-      maxPositions: int(cfg, 'max_position_embeddings', 2048),
       norm: { kind: 'layer', eps },
       qkNorm: bool(cfg, 'qk_layernorm', false) ? { kind: 'layer', eps } : undefined,
-      positions: 'rope',
       rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 0.5))),
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, null),
       mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu_new')) },
       residual: 'parallel',
       sharedBlockNorm: true,
       // PhiForCausalLM builds every linear with a bias, lm_head included
       bias: { qkv: true, o: true, mlp: true, lmHead: true },
-      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      ...specialTokens(cfg),
-    };
+    });
     checkHeads(spec);
     return spec;
   },

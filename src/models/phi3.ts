@@ -9,8 +9,9 @@
  * of the reference would redo them with the long factors. Prompts that start beyond the original
  * context, or stay within it, are unaffected.
  */
-import { WeightList, activation, rowBlocksTransposed, bool, checkHeads, int, num, ropeFromConfig, str,  uniformWindows, known, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, baseSpec, rowBlocksTransposed, checkHeads, int, num, uniformWindows, known } from './common.js';
+import { cfgOptionalInt } from './config.js';
+import type { Architecture } from './types.js';
 
 export const phi3: Architecture = {
   modelTypes: ['phi3'],
@@ -24,29 +25,12 @@ export const phi3: Architecture = {
   ],
   prefixes: ['model.', ''],
   spec(cfg) {
-    const dModel = int(cfg, 'hidden_size');
-    const nHeads = int(cfg, 'num_attention_heads');
-    const nLayers = int(cfg, 'num_hidden_layers');
-    const headDim = int(cfg, 'head_dim', dModel / nHeads);
-    const spec: DecoderSpec = {
+    const spec = baseSpec(cfg, {
       modelType: 'phi3',
-      nLayers,
-      dModel,
-      nHeads,
-      nKvHeads: int(cfg, 'num_key_value_heads', nHeads),
-      headDim,
-      vocabSize: int(cfg, 'vocab_size'),
       maxPositions: int(cfg, 'max_position_embeddings', 4096),
       norm: { kind: 'rms', eps: num(cfg, 'rms_norm_eps', 1e-5) },
-      positions: 'rope',
-      rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 1))),
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, cfg.sliding_window == null ? null : int(cfg, 'sliding_window')),
-      mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
-      residual: 'sequential',
-      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      ...specialTokens(cfg),
-    };
+      slidingWindow: uniformWindows(int(cfg, 'num_hidden_layers'), cfgOptionalInt(cfg, 'sliding_window') ?? null),
+    });
     checkHeads(spec);
     return spec;
   },

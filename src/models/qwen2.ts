@@ -1,6 +1,7 @@
 /** Qwen2: Llama with q/k/v biases; sliding windows only when use_sliding_window is set. */
 import { bool, int, known, type Config } from './common.js';
 import { llamaLikeSpec, llamaLikeWeights, type LlamaLikeOptions } from './llama.js';
+import { cfgOptionalInt } from './config.js';
 import type { Architecture } from './types.js';
 
 /**
@@ -9,7 +10,7 @@ import type { Architecture } from './types.js';
  */
 export function qwenWindows(cfg: Config, n: number): (number | null)[] {
   const use = bool(cfg, 'use_sliding_window', false);
-  const window = cfg.sliding_window == null ? null : int(cfg, 'sliding_window');
+  const window = cfgOptionalInt(cfg, 'sliding_window') ?? null;
   const from = int(cfg, 'max_window_layers', n);
   return Array.from({ length: n }, (_, i) => (use && window !== null && i >= from ? window : null));
 }

@@ -3,8 +3,8 @@
  * (partial_rotary_factor), optional q/k/v biases (use_qkv_bias), optional LayerNorm per head on q
  * and k with one weight per head (qk_layernorm, `norms.{h}`), SwiGLU, sequential or parallel residual.
  */
-import { WeightList, activation, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, str, uniformWindows, known, specialTokens } from './common.js';
-import type { Architecture, DecoderSpec } from './types.js';
+import { WeightList, baseSpec, biases, bool, checkHeads, hasBias, int, num, ropeFromConfig, known } from './common.js';
+import type { Architecture } from './types.js';
 
 export const stablelm: Architecture = {
   modelTypes: ['stablelm'],
@@ -18,35 +18,21 @@ export const stablelm: Architecture = {
   ],
   prefixes: ['model.', ''],
   spec(cfg) {
-    const dModel = int(cfg, 'hidden_size');
-    const nHeads = int(cfg, 'num_attention_heads');
-    const nLayers = int(cfg, 'num_hidden_layers');
-    const headDim = dModel / nHeads;
+    const headDim = int(cfg, 'hidden_size') / int(cfg, 'num_attention_heads');
     const eps = num(cfg, 'layer_norm_eps', 1e-5);
     const parallel = bool(cfg, 'use_parallel_residual', false);
-    const spec: DecoderSpec = {
+    const spec = baseSpec(cfg, {
       modelType: 'stablelm',
-      nLayers,
-      dModel,
-      nHeads,
-      nKvHeads: int(cfg, 'num_key_value_heads', nHeads),
       headDim,
-      vocabSize: int(cfg, 'vocab_size'),
       maxPositions: int(cfg, 'max_position_embeddings', 4096),
       norm: { kind: 'layer', eps },
       // one weight per head (norms.{h}), no bias
       qkNorm: bool(cfg, 'qk_layernorm', false) ? { kind: 'layer', eps, bias: false } : undefined,
-      positions: 'rope',
       rope: ropeFromConfig(cfg, Math.floor(headDim * num(cfg, 'partial_rotary_factor', 0.25))),
-      attnScale: 1 / Math.sqrt(headDim),
-      slidingWindow: uniformWindows(nLayers, null),
-      mlp: { gated: true, act: activation(str(cfg, 'hidden_act', 'silu')) },
       residual: parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: parallel || undefined,
       bias: biases({ qkv: bool(cfg, 'use_qkv_bias', false) }),
-      tiedEmbeddings: bool(cfg, 'tie_word_embeddings', false),
-      ...specialTokens(cfg),
-    };
+    });
     checkHeads(spec);
     return spec;
   },

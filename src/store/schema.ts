@@ -19,19 +19,6 @@ export const SHAPE_COLUMNS = ['n_steps', 'n_layers'] as const;
 export const VALUES_COLUMN = 'values';
 export const RESERVED_COLUMNS: readonly string[] = [...ID_COLUMNS, ...TEXT_COLUMNS, ...SHAPE_COLUMNS, VALUES_COLUMN];
 
-/** The labels the protocol's experiments use; a writer declares the ones it writes, plus any others. */
-export const STANDARD_LABELS: Readonly<Record<string, LabelType>> = {
-  prompt_type: 'string',
-  task: 'string',
-  subject: 'string',
-  correct: 'boolean',
-  format: 'string',
-  topic: 'string',
-  family: 'string',
-  story_id: 'int',
-  alpha: 'double',
-};
-
 /** One stored row. */
 export interface ResultRow {
   sample_id: string;

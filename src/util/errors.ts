@@ -8,7 +8,3 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
-
-export function assertUser(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new UserError(message);
-}

@@ -76,11 +76,6 @@ export function mulberry32(seed: number): Rng {
   return new Rng(seed >>> 0);
 }
 
-/** Uniform integer in [0, n). */
-export function randomInt(rng: Rng, n: number): number {
-  return rng.int(n);
-}
-
 /** Fisher–Yates shuffle into a new array; the input is left untouched. */
 export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   return rng.shuffle(items);
