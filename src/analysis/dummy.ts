@@ -1,3 +1,4 @@
+/** scikit-learn's DummyClassifier (stratified, prior, most_frequent, uniform): the baseline the kNN is compared with. */
 import { UserError } from '../util/errors.js';
 import { bincount, encodeLabels, uniqueLabels, type Label } from './numeric.js';
 import { checkRandomState, type RandomStateLike } from './random.js';

@@ -1,3 +1,4 @@
+/** scikit-learn's LabelEncoder: labels to class indices, classes sorted as scikit-learn sorts them. */
 import { UserError } from '../util/errors.js';
 import { encodeLabels, uniqueLabels, type Label } from './numeric.js';
 

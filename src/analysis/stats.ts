@@ -1,3 +1,4 @@
+/** Statistical tests: SciPy's paired t-test (ttest_rel), with the Student-t CDF from @stdlib. */
 import { createRequire } from 'node:module';
 import { UserError } from '../util/errors.js';
 import { npMean, npVar } from './numeric.js';

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/** The `entropylens` executable: commander setup, one-line UserError messages, exit codes. */
 import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { registerCommands } from './commands/index.js';

@@ -1,3 +1,4 @@
+/** RFC 4180 CSV parsing (quotes, CRLF, BOM) for dataset files. */
 import { UserError } from '../util/errors.js';
 
 /**

@@ -1,3 +1,4 @@
+/** The format-classification prompts (PROTOCOL §5): every format string × every topic. */
 import { UserError } from '../util/errors.js';
 import { readRegularFile } from '../util/files.js';
 

@@ -1,3 +1,4 @@
+/** The datasets room: prompt sources of the protocol experiments (TinyStories, MMLU, formats, demo stories) and file readers. */
 export { parseCsv, csvRecords } from './csv.js';
 export {
   readDataFile,

@@ -1,3 +1,4 @@
+/** MMLU (cais/mmlu) rows and their prompts in the protocol's prompt types (PROTOCOL §4). */
 import { UserError } from '../util/errors.js';
 import { readDataFiles, type Row } from './readers.js';
 import { resolveSourceFiles, type DatasetSpec, type LoadOptions } from './source.js';

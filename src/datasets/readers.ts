@@ -1,3 +1,4 @@
+/** Rows of Parquet, JSON Lines, JSON, CSV and TinyStories .txt data files, as plain objects. */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';

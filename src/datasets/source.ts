@@ -1,3 +1,4 @@
+/** Where a dataset comes from: a file, a local folder in hub layout, or a hub dataset id. */
 import { UserError } from '../util/errors.js';
 import { resolveDatasetFiles } from '../hub/dataset.js';
 import { isRepoId, type HubOptions } from '../hub/env.js';

@@ -1,3 +1,4 @@
+/** TinyStories and the task-identification prompts built from each story (PROTOCOL §3). */
 import { UserError } from '../util/errors.js';
 import { mulberry32, shuffled, type Rng } from '../util/rng.js';
 import { readDataFiles } from './readers.js';

@@ -1,3 +1,4 @@
+/** GraphBuilder: an ONNX graph from small primitives (ops, constants, external weights), with readable node names. */
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;

@@ -1,3 +1,4 @@
+/** The weight cache: an architecture's weights written once as float32 under canonical names, reused while checkpoint and spec are unchanged. */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';

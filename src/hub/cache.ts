@@ -1,3 +1,4 @@
+/** The Hugging Face hub cache layout (blobs, snapshots, refs), shared with Python's huggingface_hub. */
 import { copyFile, mkdir, readdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { UserError } from '../util/errors.js';

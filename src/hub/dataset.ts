@@ -1,3 +1,4 @@
+/** A hub dataset split's data files, from the HF cache or downloaded into it. */
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { RepoCache, listFilesRecursive } from './cache.js';

@@ -1,3 +1,4 @@
+/** Downloads from the hub into its cache: metadata (HEAD), resumable transfers, progress. */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, truncate } from 'node:fs/promises';

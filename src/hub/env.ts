@@ -1,3 +1,4 @@
+/** Hub options and the environment variables huggingface_hub reads (HF_HOME, HF_HUB_CACHE, HF_TOKEN, HF_ENDPOINT, …). */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';

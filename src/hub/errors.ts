@@ -1,3 +1,4 @@
+/** Hub failures turned into UserErrors that say what to do (repo not found, gated, offline, …). */
 import { UserError } from '../util/errors.js';
 import { repoUrl, type RepoType } from './env.js';
 

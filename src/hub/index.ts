@@ -1,3 +1,4 @@
+/** The hub room: model folders and dataset files from local paths, the HF cache or the hub. */
 export { resolveModelDir } from './model.js';
 export { resolveDatasetFiles, type DatasetFilesOptions } from './dataset.js';
 export { downloadToCache, fetchFileMetadata, resolveUrl, type CachedFile, type FileMetadata } from './download.js';

@@ -1,3 +1,4 @@
+/** Listing a hub repository's files (the tree API, paginated). */
 import type { RepoType, ResolvedHubOptions } from './env.js';
 import { hubErrorFrom, networkError, timeoutError } from './errors.js';
 import { HubTimeoutError, timedFetch, withRetries } from './http.js';

@@ -1,3 +1,4 @@
+/** A model folder for a local path or a hub id: from the HF cache when complete, else downloaded. */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';

@@ -1,3 +1,4 @@
+/** Window means of a profile (PROTOCOL §1.6) and the classifier features made from them. */
 import { windowMeansFlat } from '../util/windows.js';
 
 /**

@@ -21,11 +21,6 @@ export function hasBias(spec: Pick<DecoderSpec, 'bias'>, which: keyof BiasSpec):
   return spec.bias?.[which] === true;
 }
 
-/** The BOS / EOS ids of config.json, as DecoderSpec wants them. */
-export function specialTokens(cfg: Config): { bosTokenId: number | undefined; eosTokenIds: number[] } {
-  return { bosTokenId: tokenIds(cfg, 'bos_token_id')[0], eosTokenIds: tokenIds(cfg, 'eos_token_id') };
-}
-
 /** bos/eos ids: a number, a list, or absent. */
 export function tokenIds(cfg: Config, key: string): number[] {
   return cfgOptionalNumberList(cfg, key) ?? [];

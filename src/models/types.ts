@@ -1,3 +1,4 @@
+/** The normalised model description (DecoderSpec, NormSpec, BiasSpec, RopeSpec, AlibiSpec) and the Architecture interface each model file implements. */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
 
 export type Activation = 'silu' | 'gelu' | 'gelu_tanh' | 'relu' | 'gelu_fast' | 'gelu_quick';

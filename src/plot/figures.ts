@@ -1,3 +1,4 @@
+/** The figures of entropy profiles as Vega-Lite specs: depth curves, heatmaps, scatter plots, label profiles. */
 import { UserError } from '../util/errors.js';
 import { FONT_FAMILY } from './render.js';
 import type { VegaLiteSpec } from './render.js';

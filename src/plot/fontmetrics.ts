@@ -1,3 +1,4 @@
+/** Text widths from the DejaVu Sans font files, for vega's headless layout. */
 import { existsSync, readFileSync } from 'node:fs';
 import * as vega from 'vega';
 

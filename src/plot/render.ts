@@ -1,3 +1,4 @@
+/** Rendering Vega-Lite specs headless: compile, lay out, SVG, PNG (resvg). */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';

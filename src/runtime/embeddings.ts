@@ -1,3 +1,4 @@
+/** Token-embedding rows read from the weight cache file for the graph's inputs_embeds. */
 import fs from 'node:fs';
 import type { ExternalWeight } from '../graph/builder.js';
 import { UserError } from '../util/errors.js';

@@ -1,3 +1,4 @@
+/** GraphSession: an ONNX Runtime session over a graph file (CPU or CUDA), run with plain typed arrays. */
 import { ort } from './ort.js';
 import { UserError } from '../util/errors.js';
 import { collectYoungGarbage } from '../util/gc.js';

@@ -1,3 +1,4 @@
+/** Reading a results dataset: manifest, shards, rows, sample ids. */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';

@@ -1,3 +1,4 @@
+/** Writing a results dataset: shards and manifest replaced by rename, so a killed run loses at most one shard. */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';

@@ -1,3 +1,4 @@
+/** The model's tokenizer (tokenizer.json via @huggingface/tokenizers): encode, decode, BOS/EOS ids. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';

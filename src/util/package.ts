@@ -1,3 +1,4 @@
+/** Where the package is installed: its root and assets/. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 

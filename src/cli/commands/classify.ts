@@ -1,3 +1,4 @@
+/** `entropylens classify`: kNN accuracy on stored profiles per k, then a train/test split with a per-class report. */
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import type { ClassificationResult } from '../../analysis/index.js';

@@ -1,3 +1,4 @@
+/** `entropylens demo`: the embedded model's decoded-layers view, then the task-identification experiment on fresh stories. */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';

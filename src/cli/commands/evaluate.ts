@@ -1,3 +1,4 @@
+/** `entropylens evaluate`: kNN vs stratified dummy on a results dataset (cross-validated ROC-AUC, paired t-test). */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';

@@ -1,3 +1,4 @@
+/** The CLI's command table: every command registers itself here. */
 import type { Command } from 'commander';
 import { register as classify } from './classify.js';
 import { register as demo } from './demo.js';

@@ -1,3 +1,4 @@
+/** `entropylens inspect`: what entropylens reads from a checkpoint, printed or as JSON, without running it. */
 import type { Command } from 'commander';
 import type { InspectReport } from '../../models/inspect.js';
 import { resolveModel } from '../args.js';

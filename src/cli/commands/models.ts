@@ -1,3 +1,4 @@
+/** `entropylens models`: the supported architectures, their features and well-known checkpoints. */
 import type { Command } from 'commander';
 import { ARCHITECTURES } from '../../models/registry.js';
 import type { KnownCheckpoint } from '../../models/types.js';

@@ -1,3 +1,4 @@
+/** `entropylens plot`: a results dataset's figures (SVG, PNG, Vega-Lite). */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';

@@ -1,3 +1,4 @@
+/** `entropylens profile`: entropy profiles of prompts, as the decoded-layers view or JSON. */
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Intervention } from '../../graph/lens-head.js';

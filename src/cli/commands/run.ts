@@ -1,3 +1,4 @@
+/** `entropylens run <experiment>`: the four protocol experiments end to end (extraction, dataset, evaluation, figures). */
 import type { Command } from 'commander';
 import { MMLU_PROMPT_TYPES, type MmluPromptType } from '../../datasets/mmlu-prompt-types.js';
 import type { CommonRunOptions, RunSummary } from '../../experiments/run.js';
