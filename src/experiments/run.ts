@@ -2,7 +2,6 @@
  * The four protocol experiments end to end: samples → resumable extraction into a results dataset
  * → evaluation printed → figures written.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { classifyFormats, evaluateProfiles, formatClassification, formatEvaluation, type ClassificationResult, type EvaluationResult } from '../analysis/protocol.js';
 import { TSNE } from '../analysis/manifold.js';
@@ -11,14 +10,17 @@ import { loadMmlu, type MmluPromptType } from '../datasets/mmlu.js';
 import { loadTinyStories } from '../datasets/tinystories.js';
 import { resolveModelDir } from '../hub/index.js';
 import { LensModel } from '../lens/model.js';
-import { readManifest, readResults, rowFeatures, ResultsWriter, MANIFEST_FILE, type ResultRow } from '../store/index.js';
+import { datasetStatus, duplicateSamples, mergeDataset, readResults, rowFeatures, ResultsWriter, type ResultRow } from '../store/index.js';
 import type { LabelType } from '../store/schema.js';
 import { UserError } from '../util/errors.js';
-import { runLoop, type ExperimentSample, type ResultRecord, type ResultsSink, type RunLoopOptions } from './runner.js';
-import { familySamples, formatSamples, mmluFinish, mmluSamples, tinystoriesSamples } from './samples.js';
+import { packageVersion } from '../util/package.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
+import { runLoop, type ExperimentSample, type ResultsSink, type RunLoopOptions, type RunLoopResult } from './runner.js';
+import { shardModels, shardSamples, type Shard } from './shard.js';
+import { familySampleId, familySamples, formatSamples, mmluFinish, mmluSamples, tinystoriesSamples } from './samples.js';
 import { writeRunFigures } from './figures.js';
 
-export const CODE_VERSION = 'entropylens 0.1.0';
+export const CODE_VERSION = `entropylens ${packageVersion()}`;
 
 export interface CommonRunOptions {
   out: string;
@@ -29,6 +31,10 @@ export interface CommonRunOptions {
   referenceQuirks: boolean;
   threads?: number;
   cacheDir?: string;
+  /** Process one shard of the run (`--shard i/N`); null or absent = the whole run. */
+  shard?: Shard | null;
+  /** Move damaged part files aside (their samples are redone) instead of stopping. */
+  dropDamaged?: boolean;
   /** Skip the figures (tests that only need data). */
   noFigures?: boolean;
   /** Where tables and summaries go. */
@@ -40,48 +46,58 @@ export interface RunSummary {
   written: number;
   skipped: number;
   seconds: number;
+  /** Rows whose values hold NaN or Inf (stored as they are; evaluate, classify and plot leave them out). */
+  nonFinite: number;
+  /** Whether the whole dataset is complete (for a shard: every shard of the run). */
+  complete: boolean;
   evaluation?: EvaluationResult;
   classification?: { alpha: number; result: ClassificationResult }[];
   figures: string[];
 }
 
-async function openSink(out: string, model: string, experiment: string, options: Record<string, unknown>, labelColumns: Record<string, LabelType>): Promise<{ sink: ResultsSink; done: Set<string> }> {
-  if (fs.existsSync(path.join(out, MANIFEST_FILE))) {
-    const m = await readManifest(out);
-    if (m.experiment !== experiment) {
-      throw new UserError(`--out ${out} holds a '${m.experiment}' run, not '${experiment}'; choose another --out`);
-    }
-    const before = JSON.stringify(m.options);
-    const now = JSON.stringify(options);
-    if (before !== now) {
-      const diffs = Object.keys({ ...m.options, ...options })
-        .filter((k) => JSON.stringify(m.options[k]) !== JSON.stringify(options[k]))
-        .map((k) => `${k}: ${JSON.stringify(m.options[k])} on disk vs ${JSON.stringify(options[k])} now`);
-      throw new UserError(`--out ${out} holds a run with other options (${diffs.join('; ')}); rerun with the same options to resume, or choose another --out`);
-    }
-  } else if (fs.existsSync(out) && fs.readdirSync(out).some((f) => !f.startsWith('.'))) {
-    throw new UserError(`--out ${out} exists and is not an entropylens results folder; choose an empty or new folder`);
-  }
-  const writer = await ResultsWriter.open(out, { model, experiment, options, codeVersion: CODE_VERSION, labelColumns });
+interface Sink {
+  sink: ResultsSink;
+  writer: ResultsWriter;
+}
+
+async function openSink(o: CommonRunOptions, model: string, experiment: string, options: Record<string, unknown>, labelColumns: Record<string, LabelType>, targets: string[]): Promise<Sink> {
+  if (targets.length === 0) throw new UserError(`the ${experiment} run has no samples to profile: the dataset is empty (or --limit / --shard left none); check the data file`);
+  const writer = await ResultsWriter.open(o.out, {
+    model,
+    experiment,
+    options,
+    codeVersion: CODE_VERSION,
+    labelColumns,
+    shard: o.shard ?? null,
+    targets,
+    dropDamaged: o.dropDamaged,
+    onDropped: (file) => o.log(`note: moved the damaged part file ${file} aside (${file}.damaged); its samples are redone`),
+  });
   const sink: ResultsSink = {
-    append: async (rows: ResultRecord[]) => {
-      await writer.appendShard(
-        rows.map((r) => ({
-          sample_id: r.sampleId,
-          model: r.model,
-          experiment: r.experiment,
-          metric: r.metric,
-          labels: r.labels,
-          prompt: r.prompt,
-          completion: r.completion,
-          n_steps: r.nSteps,
-          n_layers: r.nLayers,
-          values: r.values,
-        })),
-      );
-    },
+    append: async (rows) => void (await writer.appendShard(rows)),
+    has: (id) => writer.has(id),
+    refresh: async () => void (await writer.refresh()),
   };
-  return { sink, done: writer.existingSampleIds() };
+  return { sink, writer };
+}
+
+/**
+ * After the loop: mark this writer done; when the dataset is complete and two writers wrote the same
+ * samples (concurrent runs, a requeued shard), compact it so the Parquet files hold each sample once.
+ */
+async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: RunLoopResult): Promise<{ complete: boolean }> {
+  await writer.finish();
+  const st = await datasetStatus(o.out);
+  if (res.nonFinite > 0) o.log(`warning: ${res.nonFinite} stored rows hold NaN or Inf (the model produced non-finite entropies); evaluate, classify and plot leave them out`);
+  if (!st.complete) {
+    if (o.shard) o.log(`shard ${o.shard.index}/${o.shard.count} done; the run is not complete yet (entropylens status ${o.out})`);
+    return { complete: false };
+  }
+  if ((await duplicateSamples(o.out)) > 0) {
+    const m = await mergeDataset(o.out);
+    o.log(`merged ${m.partsBefore} part files into ${m.partsAfter}: ${m.duplicateRows} rows written twice by concurrent writers removed`);
+  }
+  return { complete: true };
 }
 
 /** Load a model with the graph for the run's metrics and batch size built at once (one session, not two). */
@@ -112,13 +128,13 @@ export interface TinyStoriesRunOptions extends CommonRunOptions {
 export async function runTinyStories(o: TinyStoriesRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const stories = o.stories ?? (await loadTinyStories(o.dataset, { limit: o.nStories }));
-  const samples = limitSamples(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit);
+  const samples = shardSamples(limitSamples(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'roneneldan/TinyStories', nStories: o.nStories, limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
-  const { sink, done } = await openSink(o.out, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' });
+  const { sink, writer } = await openSink(o, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
-    const res = await runLoop(model, samples, done, sink, loopOptions('tinystories', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
-    return await finishEvaluation(o, 'tinystories', 'task', res, t0);
+    const res = await runLoop(model, samples, sink, loopOptions('tinystories', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
+    return await finishEvaluation(o, writer, 'tinystories', 'task', res, t0);
   } finally {
     await model.close();
   }
@@ -136,15 +152,15 @@ export interface MmluRunOptions extends CommonRunOptions {
 export async function runMmlu(o: MmluRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const rows = await loadMmlu(o.dataset, { limit: o.limit });
-  const samples = limitSamples(mmluSamples(rows, o.promptType), o.limit);
+  const samples = shardSamples(limitSamples(mmluSamples(rows, o.promptType), o.limit), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
-  const { sink, done } = await openSink(o.out, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' });
+  const { sink, writer } = await openSink(o, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
     const loop = loopOptions('mmlu', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon']);
     loop.finish = mmluFinish(o.referenceQuirks);
-    const res = await runLoop(model, samples, done, sink, loop);
-    return await finishEvaluation(o, 'mmlu', 'correct', res, t0);
+    const res = await runLoop(model, samples, sink, loop);
+    return await finishEvaluation(o, writer, 'mmlu', 'correct', res, t0);
   } finally {
     await model.close();
   }
@@ -164,17 +180,19 @@ export interface FormatsRunOptions extends CommonRunOptions {
 export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   if (o.maxNewTokens % o.windows !== 0) throw new UserError(`--windows ${o.windows} must divide --max-new-tokens ${o.maxNewTokens}`);
-  const samples = limitSamples(formatSamples(await formatPrompts(o.topicsFile)), o.limit);
+  const samples = shardSamples(limitSamples(formatSamples(await formatPrompts(o.topicsFile)), o.limit), o.shard ?? null);
   const metrics = o.alphas.map((a) => (a === 1 ? 'shannon' : `renyi:${a === Infinity ? 'inf' : a}`));
   const options = { topics: path.basename(o.topicsFile), limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, alphas: o.alphas, windows: o.windows, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics };
-  const { sink, done } = await openSink(o.out, o.model, 'formats', options, { format: 'string', topic: 'string' });
+  const { sink, writer } = await openSink(o, o.model, 'formats', options, { format: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, metrics);
-  let res: { written: number; skipped: number };
+  let res: RunLoopResult;
   try {
-    res = await runLoop(model, samples, done, sink, loopOptions('formats', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics));
+    res = await runLoop(model, samples, sink, loopOptions('formats', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics));
   } finally {
     await model.close();
   }
+  const { complete } = await finishWriting(o, writer, res);
+  if (!complete) return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, figures: [] };
   const data = await readResults(o.out);
   const classification: { alpha: number; result: ClassificationResult }[] = [];
   o.alphas.forEach((alpha, i) => {
@@ -190,7 +208,7 @@ export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
     o.log(formatClassification(result, `formats, ${metrics[i]} (α = ${alpha}), ${o.windows} windows × layers`));
   });
   const figures = o.noFigures ? [] : await writeRunFigures(o.out, 'formats', data.rows, { label: 'format' });
-  return { out: o.out, ...res, seconds: (performance.now() - t0) / 1000, classification, figures };
+  return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, classification, figures };
 }
 
 // ------------------------------------------------------------------ families (§2)
@@ -211,20 +229,28 @@ export interface FamiliesRunOptions extends CommonRunOptions {
 export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const options = { models: o.models, samples: o.samples, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
-  const { sink, done } = await openSink(o.out, o.models.join(','), 'families', options, { family: 'string', model_type: 'string', n_params: 'double', n_layers_model: 'int' });
-  let written = 0;
-  let skipped = 0;
-  for (let m = 0; m < o.models.length; m++) {
+  const mine = shardModels(o.models, o.shard ?? null);
+  const targets = mine.flatMap((m) => Array.from({ length: o.samples }, (_, i) => familySampleId(o.models[m], i)));
+  const { sink, writer } = await openSink(o, o.models.join(','), 'families', options, { family: 'string', model_type: 'string', n_params: 'double', n_layers_model: 'int' }, targets);
+  const res: RunLoopResult = { written: 0, skipped: 0, nonFinite: 0 };
+  for (const m of mine) {
+    if (Array.from({ length: o.samples }, (_, i) => familySampleId(o.models[m], i)).every((id) => sink.has(id))) {
+      res.skipped += o.samples; // all on disk: no need to load the model
+      continue;
+    }
     const { model, name } = await loadModel(o.models[m], o, ['shannon']);
     try {
       const samples = familySamples(model, name, o.samples, m * o.samples);
-      const res = await runLoop(model, samples, done, sink, loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
-      written += res.written;
-      skipped += res.skipped;
+      const r = await runLoop(model, samples, sink, loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
+      res.written += r.written;
+      res.skipped += r.skipped;
+      res.nonFinite += r.nonFinite;
     } finally {
       await model.close();
     }
   }
+  const { complete } = await finishWriting(o, writer, res);
+  if (!complete) return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, figures: [] };
   const data = await readResults(o.out, { metric: 'shannon' });
   const rows = data.rows;
   const vectors = rows.map((r) => Array.from(rowFeatures(r, 1)));
@@ -243,8 +269,7 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
       klDivergence: tsne.klDivergence,
       points: rows.map((r, i) => ({ sample_id: r.sample_id, model: r.model, family: r.labels.family, n_params: r.labels.n_params, x: embedding[i][0], y: embedding[i][1] })),
     };
-    fs.writeFileSync(file + '.tmp', JSON.stringify(doc, null, 1));
-    fs.renameSync(file + '.tmp', file);
+    writeFileAtomicSync(file, JSON.stringify(doc, null, 1));
     o.log(`t-SNE of ${rows.length} profiles (${doc.method}), perplexity ${perplexity}, KL ${tsne.klDivergence.toFixed(3)} → ${file}`);
     if (tsne.klDivergence < 0) {
       o.log('note: a negative KL is an artifact of the Barnes-Hut approximation when profiles coincide (identical samples); --tsne-method exact computes it exactly');
@@ -253,7 +278,7 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
     o.log('fewer than 4 profiles: no t-SNE');
   }
   const figures = o.noFigures ? [] : await writeRunFigures(o.out, 'families', rows, { embedding });
-  return { out: o.out, written, skipped, seconds: (performance.now() - t0) / 1000, figures };
+  return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, figures };
 }
 
 function zeroPad(vectors: number[][]): number[][] {
@@ -297,7 +322,9 @@ function loopOptions(experiment: string, modelName: string, o: CommonRunOptions,
   };
 }
 
-async function finishEvaluation(o: CommonRunOptions, experiment: string, label: string, res: { written: number; skipped: number }, t0: number): Promise<RunSummary> {
+async function finishEvaluation(o: CommonRunOptions, writer: ResultsWriter, experiment: string, label: string, res: RunLoopResult, t0: number): Promise<RunSummary> {
+  const { complete } = await finishWriting(o, writer, res);
+  if (!complete) return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, figures: [] };
   const data = await readResults(o.out, { metric: 'shannon' });
   const rows = data.rows;
   const X = rows.map((r) => Array.from(rowFeatures(r, 1)));
@@ -329,5 +356,5 @@ async function finishEvaluation(o: CommonRunOptions, experiment: string, label: 
     }
   }
   const figures = o.noFigures ? [] : await writeRunFigures(o.out, experiment, rows, { label: experiment === 'tinystories' ? 'task' : 'correct' });
-  return { out: o.out, ...res, seconds: (performance.now() - t0) / 1000, evaluation, figures };
+  return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, evaluation, figures };
 }

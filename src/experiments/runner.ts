@@ -4,6 +4,7 @@
  */
 import { appendGeneratedText } from '../datasets/quirks.js';
 import type { LensModel, ProfileOptions, ProfileResult } from '../lens/model.js';
+import type { ResultRowInput } from '../store/schema.js';
 import { ProgressBar } from '../util/progress.js';
 
 export type LabelValue = string | number | boolean | null;
@@ -15,29 +16,24 @@ export interface ExperimentSample {
   prompt: string;
   /** Token ids used verbatim instead of tokenizing `prompt` (e.g. [BOS, BOS]). */
   ids?: number[];
-  /** Sampler stream: stable per sample, so a resumed run samples the same tokens. */
+  /** Sampler stream: stable per sample, so a resumed or sharded run samples the same tokens. */
   stream: number;
+  /** The sample's place in the experiment's full sample list (stored, so readers keep the run's order). */
+  index: number;
   labels: Labels;
 }
 
-/** One row of a results dataset: one sample and one metric. */
-export interface ResultRecord {
-  sampleId: string;
-  model: string;
-  experiment: string;
-  metric: string;
-  labels: Labels;
-  prompt: string;
-  completion: string;
-  nSteps: number;
-  nLayers: number;
-  /** steps × layers, row-major. */
-  values: Float32Array;
-}
-
+/**
+ * Where a run's rows go: the results store's writer (a part file per `append`), seen through what
+ * the loop needs. `has` answers from the last `refresh`, which picks up other writers' samples.
+ */
 export interface ResultsSink {
-  /** Append one shard of rows; must be atomic (a killed run loses at most this shard). */
-  append(rows: ResultRecord[]): Promise<void>;
+  /** Append one part file of rows; must be atomic (a killed run loses at most this part). */
+  append(rows: ResultRowInput[]): Promise<void>;
+  /** Whether a sample is on disk already (written by this or another writer). */
+  has(sampleId: string): boolean;
+  /** Look for samples that other writers of the same folder have written meanwhile. */
+  refresh(): Promise<void>;
 }
 
 export interface RunLoopOptions {
@@ -62,36 +58,56 @@ interface SampleOutput {
   metrics: Record<string, number[][]>;
 }
 
-export async function runLoop(
-  model: LensModel,
-  samples: ExperimentSample[],
-  done: Set<string>,
-  sink: ResultsSink,
-  o: RunLoopOptions,
-): Promise<{ written: number; skipped: number }> {
-  const todo = samples.filter((s) => !done.has(s.sampleId));
-  const bar = new ProgressBar({ total: todo.length, label: o.progressLabel ?? o.experiment, unit: 'samples' });
+/** What a run loop did: samples written now, already on disk when they came up, rows with NaN/Inf. */
+export interface RunLoopResult {
+  written: number;
+  skipped: number;
+  nonFinite: number;
+}
+
+/**
+ * Profiles `samples` in chunks of `updateSteps`, one part file per chunk. Before each chunk the sink
+ * is refreshed, so samples that another writer of the same folder finished meanwhile are skipped:
+ * concurrent runs share the work instead of repeating it all.
+ */
+export async function runLoop(model: LensModel, samples: ExperimentSample[], sink: ResultsSink, o: RunLoopOptions): Promise<RunLoopResult> {
+  const pending = samples.filter((s) => !sink.has(s.sampleId));
+  const bar = new ProgressBar({ total: pending.length, label: o.progressLabel ?? o.experiment, unit: 'samples' });
   let written = 0;
-  for (let start = 0; start < todo.length; start += o.updateSteps) {
-    const chunk = todo.slice(start, start + o.updateSteps);
+  let nonFinite = 0;
+  let next = 0;
+  while (next < pending.length) {
+    await sink.refresh();
+    const chunk: ExperimentSample[] = [];
+    let passed = 0;
+    while (chunk.length < o.updateSteps && next < pending.length) {
+      const s = pending[next++];
+      if (sink.has(s.sampleId)) passed++;
+      else chunk.push(s);
+    }
+    if (passed) bar.tick(passed);
+    if (chunk.length === 0) continue;
     const outputs = o.retokenize ? await retokenizingGenerate(model, chunk, o) : await generate(model, chunk, o);
-    const rows: ResultRecord[] = [];
+    const rows: ResultRowInput[] = [];
     chunk.forEach((s, i) => {
       const out = outputs[i];
       const labels = { ...s.labels, ...(o.finish ? o.finish(s, out.completion, out.generatedIds) : {}) };
       for (const metric of o.metricNames) {
         const m = out.metrics[metric];
+        const values = Float32Array.from(m.flat());
+        if (!values.every(Number.isFinite)) nonFinite++;
         rows.push({
-          sampleId: s.sampleId,
+          sample_id: s.sampleId,
           model: o.modelName,
           experiment: o.experiment,
           metric,
           labels,
           prompt: s.prompt,
           completion: out.completion,
-          nSteps: m.length,
-          nLayers: m[0]?.length ?? 0,
-          values: Float32Array.from(m.flat()),
+          n_steps: m.length,
+          n_layers: m[0]?.length ?? 0,
+          values,
+          sample_index: s.index,
         });
       }
     });
@@ -100,7 +116,7 @@ export async function runLoop(
     bar.tick(chunk.length);
   }
   bar.finish();
-  return { written, skipped: samples.length - todo.length };
+  return { written, skipped: samples.length - written, nonFinite };
 }
 
 function toPrompt(s: ExperimentSample): { text: string; stream: number } | { ids: number[]; stream: number } {

@@ -13,6 +13,7 @@ export function tinystoriesSamples(stories: TinyStory[], opts: { seed: number; r
     sampleId: `story${p.storyIndex}:${p.promptType}`,
     prompt: p.prompt,
     stream: i,
+    index: i,
     labels: { prompt_type: p.promptType, task: p.task, variant: p.variant, story_index: p.storyIndex },
   }));
 }
@@ -23,6 +24,7 @@ export function mmluSamples(rows: MmluRow[], promptType: MmluPromptType): Experi
     sampleId: `q${p.index}:${promptType}`,
     prompt: p.prompt,
     stream: p.index,
+    index: p.index,
     labels: { subject: p.subject, prompt_type: promptType, answer: p.gold, question_index: p.index },
   }));
 }
@@ -44,6 +46,7 @@ export function formatSamples(prompts: FormatPrompt[]): ExperimentSample[] {
     sampleId: `f${i}`,
     prompt: p.prompt,
     stream: i,
+    index: i,
     labels: { format: p.format.trim(), topic: p.topic },
   }));
 }
@@ -57,12 +60,18 @@ export function familySamples(model: LensModel, modelName: string, n: number, of
   if (bos === undefined) throw new UserError(`${model.dir}: neither the tokenizer nor config.json names a BOS or EOS token; the families experiment prompts with BOS`);
   const text = model.tokenText(bos) ?? '';
   return Array.from({ length: n }, (_, i) => ({
-    sampleId: `${modelName}:${i}`,
+    sampleId: familySampleId(modelName, i),
     prompt: text,
     ids: [bos, bos],
     stream: offset + i,
+    index: offset + i,
     labels: { family: familyOf(modelName, model.spec.modelType), model_type: model.spec.modelType, n_params: model.parameterCount, n_layers_model: model.spec.nLayers },
   }));
+}
+
+/** The id of the i-th families sample of a model (known before the model loads, for sharding and resuming). */
+export function familySampleId(modelName: string, i: number): string {
+  return `${modelName}:${i}`;
 }
 
 /** A family name from a hub id or folder name: gpt2-medium → gpt2, Llama-3.2-1B → llama, … */

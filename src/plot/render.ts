@@ -1,5 +1,6 @@
 /** Rendering Vega-Lite specs headless: compile, lay out, SVG, PNG (resvg). */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic.js';
 import { dirname } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
@@ -101,10 +102,11 @@ export async function renderSpec(spec: VegaLiteSpec, outBase: string, opts: { sc
   const png = svgToPng(svg, opts.scale ?? 2);
   await mkdir(dirname(outBase), { recursive: true });
   const paths = { svg: `${outBase}.svg`, png: `${outBase}.png`, spec: `${outBase}.vl.json` };
+  // Each file appears whole or not at all: a full disk or a kill never leaves a 0-byte spec or half a PNG.
   await Promise.all([
-    writeFile(paths.svg, svg),
-    writeFile(paths.png, png),
-    writeFile(paths.spec, JSON.stringify(spec, null, 2) + '\n'),
+    writeFileAtomic(paths.svg, svg),
+    writeFileAtomic(paths.png, png),
+    writeFileAtomic(paths.spec, JSON.stringify(spec, null, 2) + '\n'),
   ]);
   return { ...paths, warnings };
 }

@@ -13,6 +13,13 @@ export interface Profiles {
   nFeatures: number;
   /** Samples dropped because the same sample_id appeared again for the metric. */
   duplicates: number;
+  /** Samples dropped because their values hold NaN or Inf (a model that produced non-finite entropies). */
+  nonFinite: number;
+}
+
+/** True when every stored value is a finite number. */
+export function isFiniteRow(r: ResultRow): boolean {
+  return r.values.every(Number.isFinite);
 }
 
 /**
@@ -36,6 +43,7 @@ export function profilesOf(rows: readonly ResultRow[], metric: string, windows?:
   const picked: ResultRow[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
+  let nonFinite = 0;
   for (const r of rows) {
     if (r.metric !== metric) continue;
     if (seen.has(r.sample_id)) {
@@ -43,7 +51,14 @@ export function profilesOf(rows: readonly ResultRow[], metric: string, windows?:
       continue;
     }
     seen.add(r.sample_id);
+    if (!isFiniteRow(r)) {
+      nonFinite++;
+      continue;
+    }
     picked.push(r);
+  }
+  if (picked.length === 0 && nonFinite > 0) {
+    throw new UserError(`every row with metric '${metric}' holds NaN or Inf values (${nonFinite} samples): the model produced non-finite entropies; nothing to analyse`);
   }
   if (picked.length === 0) {
     const available = [...new Set(rows.map((r) => r.metric))];
@@ -59,7 +74,7 @@ export function profilesOf(rows: readonly ResultRow[], metric: string, windows?:
       );
     }
   }
-  return { rows: picked, X, nFeatures, duplicates };
+  return { rows: picked, X, nFeatures, duplicates, nonFinite };
 }
 
 /** Names `labelValues` accepts besides the stored label columns. */

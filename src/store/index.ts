@@ -1,5 +1,9 @@
-/** The store room: results datasets (Parquet shards + manifest), written resumably and read back as profiles. */
+/** The results store: Parquet part files plus manifest.json, safe under concurrent and sharded writers. */
 export * from './schema.js';
-export { ResultsWriter, type OpenOptions } from './writer.js';
-export { readResults, readManifest, readSampleIds, shardFiles, metricsOf, MANIFEST_FILE, type ReadOptions, type ResultsDataset } from './reader.js';
-export { profilesOf, rowFeatures, labelValues, DERIVED_LABELS, type Profiles } from './features.js';
+export { ResultsWriter, optionDifferences, type OpenOptions } from './writer.js';
+export { readResults, readManifest, readSampleIds, shardFiles, metricsOf, missingShardsMessage, MANIFEST_FILE, type ReadOptions, type ResultsDataset } from './reader.js';
+export { duplicateSamples, mergeDataset, type MergeResult } from './merge.js';
+export { datasetStatus, formatStatus, type DatasetStatus, type ShardStatus } from './status.js';
+export { sameModel } from './layout.js';
+export { DamagedPartError } from './parquet.js';
+export { profilesOf, rowFeatures, isFiniteRow, labelValues, DERIVED_LABELS, type Profiles } from './features.js';

@@ -1,120 +1,72 @@
-/** Reading a results dataset: manifest, shards, rows, sample ids. */
-import { readFile, readdir, stat } from 'node:fs/promises';
+/**
+ * Reading a results dataset: the union of its part files, one row set per sample_id (a sample that
+ * two writers both wrote counts once), in the run's sample order. A sharded run with shards still
+ * missing is refused unless the caller asks for partial data.
+ */
+import fs from 'node:fs';
 import { basename, join } from 'node:path';
-import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { UserError } from '../util/errors.js';
-import { MANIFEST_FORMAT, RESERVED_COLUMNS, type LabelType, type LabelValue, type Manifest, type ResultRow } from './schema.js';
+import { missingShards, partFiles, readManifest, readWriterRecords } from './layout.js';
+import { decodePart, labelTypesOf, loadPart } from './parquet.js';
+import { MANIFEST_FORMAT, type Manifest, type ResultRow, type ShardInfo } from './schema.js';
 
-export const MANIFEST_FILE = 'manifest.json';
-const SHARD_RE = /^part-\d+\.parquet$/;
-
-/** Shard files present in a dataset folder, in order. */
-export async function shardFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => SHARD_RE.test(f)).sort();
-}
-
-export async function readManifest(dir: string): Promise<Manifest> {
-  const path = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new UserError(`no manifest.json in ${dir}: not a results dataset (write one with the store's ResultsWriter)`);
-  }
-  let m: Manifest;
-  try {
-    m = JSON.parse(text) as Manifest;
-  } catch (err) {
-    throw new UserError(`${path} is not valid JSON (${(err as Error).message}); restore it or delete the folder`);
-  }
-  if (m.format !== MANIFEST_FORMAT) throw new UserError(`${path} is not an entropylens results manifest (format '${String(m.format)}')`);
-  return m;
-}
-
-async function loadBuffer(path: string): Promise<ArrayBuffer> {
-  const b = await readFile(path);
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-}
-
-/** The sample_id column of one shard (for resuming). */
-export async function readSampleIds(path: string): Promise<string[]> {
-  const rows = await parquetReadObjects({ file: await loadBuffer(path), columns: ['sample_id'] });
-  return rows.map((r) => String(r.sample_id));
-}
+export { MANIFEST_FILE, readManifest, partFiles as shardFiles } from './layout.js';
+export { readSampleIds } from './parquet.js';
 
 export interface ReadOptions {
   /** Keep only these metrics. */
   metric?: string | readonly string[];
   /** Keep only this model (a dataset usually holds one). */
   model?: string;
+  /** Read a sharded run whose shards are not all complete (default: refuse, naming the missing ones). */
+  partial?: boolean;
 }
 
 export interface ResultsDataset {
-  /** The folder's manifest; for a lone Parquet file, one reconstructed from its columns. */
+  /** The folder's manifest (`shards`: the part files read); for a lone Parquet file, one reconstructed from its columns. */
   manifest: Manifest;
   rows: ResultRow[];
+  /** Rows left out because their sample_id had already been read from another part file. */
+  duplicateRows: number;
+  /** Shards of a sharded run that are not complete (read with `partial`). */
+  missingShards: number[];
 }
 
-function toLabel(v: unknown): LabelValue {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
-  return String(v);
+/** The run's sample order where every row knows its place; the order of the files otherwise (older data). */
+function sortBySampleIndex(rows: ResultRow[]): ResultRow[] {
+  if (rows.some((r) => r.sample_index === null || r.sample_index === undefined)) return rows;
+  return rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.sample_index! - b.r.sample_index! || a.i - b.i)
+    .map((x) => x.r);
 }
 
-/** Label column types of a shard written elsewhere (pandas, DuckDB …), from its Parquet schema. */
-function labelTypesFromSchema(buf: ArrayBuffer): Record<string, LabelType> {
-  const tree = parquetSchema(parquetMetadata(buf));
-  const out: Record<string, LabelType> = {};
-  for (const child of tree.children) {
-    const el = child.element;
-    if (RESERVED_COLUMNS.includes(el.name) || child.children.length > 0) continue;
-    out[el.name] = el.type === 'BOOLEAN' ? 'boolean' : el.type === 'INT32' || el.type === 'INT64' ? 'int' : el.type === 'FLOAT' || el.type === 'DOUBLE' ? 'double' : 'string';
-  }
-  return out;
-}
-
-function rowFrom(r: Record<string, unknown>, labelNames: string[], where: string): ResultRow {
-  const values = r.values;
-  if (!Array.isArray(values)) throw new UserError(`${where}: the values column is missing or not a list`);
-  const row: ResultRow = {
-    sample_id: String(r.sample_id),
-    model: String(r.model ?? ''),
-    experiment: String(r.experiment ?? ''),
-    metric: String(r.metric ?? ''),
-    labels: {},
-    prompt: String(r.prompt ?? ''),
-    completion: String(r.completion ?? ''),
-    n_steps: Number(r.n_steps),
-    n_layers: Number(r.n_layers),
-    values: Float32Array.from(values as number[]),
-  };
-  for (const name of labelNames) row.labels[name] = toLabel(r[name]);
-  if (row.values.length !== row.n_steps * row.n_layers) {
-    throw new UserError(`${where}: sample ${row.sample_id} has ${row.values.length} values for ${row.n_steps} × ${row.n_layers}`);
-  }
-  return row;
+/** The missing shards of a sharded dataset, as a message. */
+export function missingShardsMessage(dir: string, count: number, missing: readonly number[]): string {
+  const list = missing.length > 12 ? `${missing.slice(0, 12).join(', ')} … (${missing.length} in all)` : missing.join(', ');
+  return `${dir} is a run in ${count} shards and ${missing.length} ${missing.length === 1 ? 'is' : 'are'} not complete (shard ${list}); ` +
+    `see \`entropylens status ${dir}\`, wait for them or rerun them, or pass --partial to use what is there`;
 }
 
 /**
  * Loads a results dataset (a folder with manifest.json, or one Parquet file), optionally only some
- * metrics or one model. Rows come back in the order they were written.
+ * metrics or one model.
  */
 export async function readResults(path: string, opts: ReadOptions = {}): Promise<ResultsDataset> {
   let info;
   try {
-    info = await stat(path);
+    info = await fs.promises.stat(path);
   } catch {
     throw new UserError(`results not found: ${path} (pass a dataset folder or a .parquet file)`);
   }
   const metrics = opts.metric === undefined ? undefined : new Set(typeof opts.metric === 'string' ? [opts.metric] : opts.metric);
   const keep = (r: ResultRow): boolean => (!metrics || metrics.has(r.metric)) && (!opts.model || r.model === opts.model);
 
-  if (info.isFile()) {
-    const buf = await loadBuffer(path);
-    const labelColumns = labelTypesFromSchema(buf);
-    const raw = await parquetReadObjects({ file: buf });
-    const rows = raw.map((r, i) => rowFrom(r, Object.keys(labelColumns), `${path} row ${i}`)).filter(keep);
+  if (!info.isDirectory()) {
+    const buf = await loadPart(path);
+    const labelColumns = labelTypesOf(buf, path);
+    const raw = await decodePart(buf, path, Object.keys(labelColumns));
+    const rows = raw.filter(keep);
     const first = rows[0];
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
@@ -128,29 +80,62 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
       updatedAt: '',
       shards: [{ file: basename(path), rows: raw.length, samples: new Set(raw.map((r) => r.sample_id)).size, createdAt: '' }],
     };
-    return { manifest, rows };
+    return { manifest, rows: sortBySampleIndex(rows), duplicateRows: 0, missingShards: [] };
   }
 
   const manifest = await readManifest(path);
-  const listed = manifest.shards.map((s) => s.file);
-  // A shard renamed into place after the last manifest update is complete: read it too.
-  const orphans = (await shardFiles(path)).filter((f) => !listed.includes(f));
-  const labelNames = Object.keys(manifest.labelColumns);
-  const rows: ResultRow[] = [];
-  for (const file of [...listed, ...orphans]) {
-    const full = join(path, file);
-    let raw: Record<string, unknown>[];
-    try {
-      raw = await parquetReadObjects({ file: await loadBuffer(full) });
-    } catch (err) {
-      throw new UserError(`cannot read shard ${full}: ${(err as Error).message}`);
-    }
-    raw.forEach((r, i) => {
-      const row = rowFrom(r, labelNames, `${full} row ${i}`);
-      if (keep(row)) rows.push(row);
-    });
+  let missing: number[] = [];
+  if (manifest.sharding) {
+    missing = missingShards(manifest.sharding.count, await readWriterRecords(path));
+    if (missing.length > 0 && !opts.partial) throw new UserError(missingShardsMessage(path, manifest.sharding.count, missing));
   }
-  return { manifest, rows };
+  // A merge may remove part files while we list and read: read the listing again when one vanishes.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { ...(await readParts(path, manifest, keep)), missingShards: missing };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+      if (err instanceof UserError && /not found/.test(err.message) && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
+async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) => boolean): Promise<Omit<ResultsDataset, 'missingShards'>> {
+  const found = await partFiles(dir);
+  const onDisk = new Set(found);
+  for (const s of manifest.shards) {
+    if (!onDisk.has(s.file)) throw new UserError(`${join(dir, s.file)} is listed in the manifest but missing: restore it, or remove its entry from manifest.json and resume the run to redo its samples`);
+  }
+  const labelColumns = { ...manifest.labelColumns };
+  const parts: { file: string; buf: ArrayBuffer }[] = [];
+  for (const file of found) {
+    const buf = await loadPart(join(dir, file));
+    // Label columns added by a later writer are typed by the file itself.
+    for (const [name, type] of Object.entries(labelTypesOf(buf, join(dir, file)))) labelColumns[name] ??= type;
+    parts.push({ file, buf });
+  }
+  const labelNames = Object.keys(labelColumns);
+  const owner = new Map<string, string>(); // sample_id → the part file its rows are taken from
+  const rows: ResultRow[] = [];
+  const shards: ShardInfo[] = [];
+  let duplicateRows = 0;
+  for (const { file, buf } of parts) {
+    const full = join(dir, file);
+    const partRows = await decodePart(buf, full, labelNames);
+    for (const r of partRows) {
+      const first = owner.get(r.sample_id);
+      if (first === undefined) owner.set(r.sample_id, file);
+      else if (first !== file) {
+        duplicateRows++;
+        continue;
+      }
+      if (keep(r)) rows.push(r);
+    }
+    const mtime = (await fs.promises.stat(full).catch(() => undefined))?.mtime.toISOString() ?? '';
+    shards.push({ file, rows: partRows.length, samples: new Set(partRows.map((r) => r.sample_id)).size, createdAt: mtime });
+  }
+  return { manifest: { ...manifest, labelColumns, shards }, rows: sortBySampleIndex(rows), duplicateRows };
 }
 
 /** The distinct metrics of a set of rows, in first-seen order. */

@@ -8,7 +8,14 @@
  *   prompt, completion                         UTF8, required
  *   n_steps, n_layers                          INT32, required
  *   values                                     LIST<FLOAT>, row-major n_steps × n_layers
+ *   sample_index                               INT32, nullable: the sample's place in the run's
+ *                                              sample list (readers sort by it)
  * `n_steps` counts the rows of `values`: generation steps, or windows after averaging.
+ *
+ * Folder layout (format version 2): `manifest.json` is written once, when the dataset is created,
+ * and names what every writer must agree on; each writer process adds shards named
+ * `part-<writer id>-<seq>.parquet` (names cannot collide) and keeps its own progress record in
+ * `writers/<writer id>.json`. Readers take the union of the shard files, one row set per sample_id.
  */
 export type LabelType = 'string' | 'boolean' | 'int' | 'double';
 export type LabelValue = string | number | boolean | null;
@@ -17,7 +24,8 @@ export const ID_COLUMNS = ['sample_id', 'model', 'experiment', 'metric'] as cons
 export const TEXT_COLUMNS = ['prompt', 'completion'] as const;
 export const SHAPE_COLUMNS = ['n_steps', 'n_layers'] as const;
 export const VALUES_COLUMN = 'values';
-export const RESERVED_COLUMNS: readonly string[] = [...ID_COLUMNS, ...TEXT_COLUMNS, ...SHAPE_COLUMNS, VALUES_COLUMN];
+export const INDEX_COLUMN = 'sample_index';
+export const RESERVED_COLUMNS: readonly string[] = [...ID_COLUMNS, ...TEXT_COLUMNS, ...SHAPE_COLUMNS, VALUES_COLUMN, INDEX_COLUMN];
 
 /** One stored row. */
 export interface ResultRow {
@@ -33,6 +41,8 @@ export interface ResultRow {
   n_layers: number;
   /** Row-major [n_steps, n_layers]. */
   values: Float32Array;
+  /** The sample's place in its run's sample list (null in data written without one; readers always set it). */
+  sample_index?: number | null;
 }
 
 /** A row as a writer supplies it: model and experiment default to the manifest's. */
@@ -47,6 +57,7 @@ export interface ResultRowInput {
   n_steps: number;
   n_layers: number;
   values: ArrayLike<number>;
+  sample_index?: number;
 }
 
 export interface ShardInfo {
@@ -57,7 +68,13 @@ export interface ShardInfo {
 }
 
 export const MANIFEST_FORMAT = 'entropylens-results';
-export const MANIFEST_VERSION = 1;
+/** 1: one manifest listing every shard (still read); 2: written once, shards found by name. */
+export const MANIFEST_VERSION = 2;
+
+/** How a run was split for a cluster: `count` shards, each processed by `--shard i/count`. */
+export interface Sharding {
+  count: number;
+}
 
 export interface Manifest {
   format: typeof MANIFEST_FORMAT;
@@ -71,7 +88,29 @@ export interface Manifest {
   labelColumns: Record<string, LabelType>;
   createdAt: string;
   updatedAt: string;
+  /** Version 1: every shard file. Version 2: empty on disk; readers fill in the part files they found. */
   shards: ShardInfo[];
+  /** Set when the run is split into shards (version 2). */
+  sharding?: Sharding | null;
+}
+
+/** A writer's progress record, `writers/<writer>.json`, rewritten (atomically) after every shard. */
+export interface WriterRecord {
+  writer: string;
+  /** The shard this writer processes, or null for a whole run. */
+  shard: { index: number; count: number } | null;
+  host: string;
+  pid: number;
+  startedAt: string;
+  updatedAt: string;
+  state: 'running' | 'complete';
+  /** entropylens version of this writer. */
+  codeVersion: string;
+  /** Samples of this writer's part of the run, and how many of them are on disk (by anyone). */
+  samplesTotal: number | null;
+  samplesDone: number;
+  /** Shards this writer wrote. */
+  files: string[];
 }
 
 /** Metric name for a Rényi order as the store spells it: α = 1 is `shannon`. */

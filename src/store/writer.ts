@@ -1,21 +1,26 @@
-/** Writing a results dataset: shards and manifest replaced by rename, so a killed run loses at most one shard. */
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+/**
+ * Writing a results dataset, safely beside other writers: each writer names its part files after
+ * itself, so two processes (two runs on one `--out`, the shards of a cluster job, a requeued task)
+ * never overwrite each other; the manifest is created once and only checked afterwards. A part file
+ * appears in one rename, so a kill loses at most the part being written.
+ */
+import fs from 'node:fs';
 import { join } from 'node:path';
-import { parquetWriteBuffer } from 'hyparquet-writer';
-import type { SchemaElement } from 'hyparquet';
 import { UserError } from '../util/errors.js';
+import { createFileExclusive, writeFileAtomic } from '../util/atomic.js';
 import {
-  ID_COLUMNS,
-  MANIFEST_FORMAT,
-  MANIFEST_VERSION,
-  RESERVED_COLUMNS,
-  type LabelType,
-  type LabelValue,
-  type Manifest,
-  type ResultRowInput,
-  type ShardInfo,
-} from './schema.js';
-import { MANIFEST_FILE, readManifest, readSampleIds, shardFiles } from './reader.js';
+  MANIFEST_FILE,
+  WRITERS_DIR,
+  hostName,
+  newWriterId,
+  partFiles,
+  partName,
+  readManifest,
+  removeStaleTemporaries,
+  sameModel,
+} from './layout.js';
+import { DamagedPartError, encodePart, readSampleIds } from './parquet.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, RESERVED_COLUMNS, type LabelType, type Manifest, type ResultRowInput, type ShardInfo, type WriterRecord } from './schema.js';
 
 export interface OpenOptions {
   model: string;
@@ -24,52 +29,57 @@ export interface OpenOptions {
   codeVersion?: string;
   /** Label columns this run writes, with their types (added to those already in the manifest). */
   labelColumns?: Record<string, LabelType>;
+  /** The run shard this writer processes (`--shard index/count`); all writers of a folder must agree on count. */
+  shard?: { index: number; count: number } | null;
+  /** The sample_ids this writer is to produce (for progress and completion); default: not known. */
+  targets?: readonly string[];
+  /** Damaged part files are moved aside (renamed `*.damaged`) instead of stopping with an error. */
+  dropDamaged?: boolean;
+  /** Called with each damaged part file that was moved aside. */
+  onDropped?: (file: string) => void;
 }
 
-const PARQUET_TYPE: Record<LabelType, Pick<SchemaElement, 'type' | 'converted_type'>> = {
-  string: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
-  boolean: { type: 'BOOLEAN' },
-  int: { type: 'INT32' },
-  double: { type: 'DOUBLE' },
-};
-
-function checkLabelValue(type: LabelType, v: LabelValue | undefined, where: string): LabelValue {
-  if (v === undefined || v === null) return null;
-  const ok =
-    (type === 'string' && typeof v === 'string') ||
-    (type === 'boolean' && typeof v === 'boolean') ||
-    (type === 'int' && typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 0x7fffffff) ||
-    (type === 'double' && typeof v === 'number');
-  if (!ok) throw new UserError(`${where}: ${JSON.stringify(v)} is not a ${type}, as the column was declared`);
-  return v;
+/** Options that differ between the manifest and this run, as `name: a on disk vs b now` lines. */
+export function optionDifferences(onDisk: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  return Object.keys({ ...onDisk, ...now })
+    .filter((k) => JSON.stringify(onDisk[k]) !== JSON.stringify(now[k]))
+    .map((k) => `${k}: ${JSON.stringify(onDisk[k])} on disk vs ${JSON.stringify(now[k])} now`);
 }
 
-/** Writes `data` to `path` through a temporary file and a rename, so readers never see a partial file. */
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+function cannotWrite(dir: string, err: unknown): UserError {
+  const e = err as NodeJS.ErrnoException;
+  return new UserError(`cannot write the results folder ${dir} (${e.code ?? ''} ${e.message}): choose a folder you can write to with --out`);
 }
 
-/**
- * Appends shards to a results dataset. A shard becomes visible in one rename; the manifest is
- * rewritten (also by rename) after it. A run killed between the two leaves a complete shard
- * that the next `open` adopts, so at most the shard being written is lost.
- */
 export class ResultsWriter {
-  private readonly ids: Set<string>;
+  private readonly ids = new Set<string>();
+  /** Part files whose sample_ids are in `ids`. */
+  private readonly known = new Set<string>();
+  private seq = 0;
+  private readonly record: WriterRecord;
 
   private constructor(
     readonly dir: string,
     readonly manifest: Manifest,
-    ids: Set<string>,
+    readonly writerId: string,
+    private readonly targets: readonly string[] | undefined,
+    private readonly drop: Pick<OpenOptions, 'dropDamaged' | 'onDropped'>,
+    shard: { index: number; count: number } | null,
   ) {
-    this.ids = ids;
+    const now = new Date().toISOString();
+    this.record = {
+      writer: writerId,
+      shard,
+      host: hostName(),
+      pid: process.pid,
+      startedAt: now,
+      updatedAt: now,
+      state: 'running',
+      codeVersion: manifest.codeVersion,
+      samplesTotal: targets ? targets.length : null,
+      samplesDone: 0,
+      files: [],
+    };
   }
 
   static async open(dir: string, init: OpenOptions): Promise<ResultsWriter> {
@@ -78,58 +88,89 @@ export class ResultsWriter {
       if (RESERVED_COLUMNS.includes(name)) throw new UserError(`label column '${name}' clashes with a built-in column; choose another name`);
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UserError(`label column '${name}' is not a plain identifier (letters, digits, _)`);
     }
-    await mkdir(dir, { recursive: true });
-    const now = new Date().toISOString();
-    let manifest: Manifest;
-    const existing = await readManifest(dir).catch((err: unknown) => {
-      if (err instanceof UserError && /no manifest/.test(err.message)) return undefined;
-      throw err;
-    });
-    if (existing) {
-      if (existing.model !== init.model || existing.experiment !== init.experiment) {
-        throw new UserError(
-          `${dir} holds ${existing.experiment} results of ${existing.model}, not ${init.experiment} of ${init.model}; use another folder`,
-        );
-      }
-      const labelColumns = { ...existing.labelColumns };
-      for (const [name, type] of Object.entries(init.labelColumns ?? {})) {
-        if (labelColumns[name] && labelColumns[name] !== type) {
-          throw new UserError(`${dir}: label column '${name}' is stored as ${labelColumns[name]}, this run declares ${type}`);
-        }
-        labelColumns[name] = type;
-      }
-      manifest = { ...existing, labelColumns, options: init.options ?? existing.options, codeVersion: init.codeVersion ?? existing.codeVersion, updatedAt: now };
-    } else {
-      manifest = {
-        format: MANIFEST_FORMAT,
-        version: MANIFEST_VERSION,
-        model: init.model,
-        experiment: init.experiment,
-        options: init.options ?? {},
-        codeVersion: init.codeVersion ?? 'unknown',
-        labelColumns: { ...(init.labelColumns ?? {}) },
-        createdAt: now,
-        updatedAt: now,
-        shards: [],
-      };
+    const shard = init.shard ?? null;
+    if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+      throw new UserError(`shard ${shard.index}/${shard.count}: the index must be 0 … count − 1`);
     }
-    // Clean up temporaries of a killed run, and adopt complete shards the manifest missed.
-    for (const f of await readdir(dir)) if (/\.tmp-\d+-\d+$/.test(f)) await rm(join(dir, f), { force: true });
-    const listed = new Set(manifest.shards.map((s) => s.file));
-    for (const file of await shardFiles(dir)) {
-      if (listed.has(file)) continue;
-      const ids = await readSampleIds(join(dir, file));
-      manifest.shards.push({ file, rows: ids.length, samples: new Set(ids).size, createdAt: now });
+    try {
+      await fs.promises.mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw cannotWrite(dir, err);
     }
-    manifest.shards.sort((a, b) => a.file.localeCompare(b.file));
-    const ids = new Set<string>();
-    for (const s of manifest.shards) for (const id of await readSampleIds(join(dir, s.file))) ids.add(id);
-    const writer = new ResultsWriter(dir, manifest, ids);
-    await writer.saveManifest();
-    return writer;
+    const manifest = await ResultsWriter.createOrCheckManifest(dir, init, shard);
+    try {
+      await fs.promises.mkdir(join(dir, WRITERS_DIR), { recursive: true });
+    } catch (err) {
+      throw cannotWrite(dir, err);
+    }
+    const w = new ResultsWriter(dir, manifest, newWriterId(shard), init.targets, init, shard);
+    await removeStaleTemporaries(dir);
+    await w.refresh();
+    await w.saveRecord();
+    return w;
   }
 
-  /** The sample_ids already on disk: a resumed run skips these. */
+  /** Creates the manifest if this is the first writer, else checks that this writer agrees with it. */
+  private static async createOrCheckManifest(dir: string, init: OpenOptions, shard: { count: number } | null): Promise<Manifest> {
+    const file = join(dir, MANIFEST_FILE);
+    const now = new Date().toISOString();
+    const fresh: Manifest = {
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      model: init.model,
+      experiment: init.experiment,
+      options: init.options ?? {},
+      codeVersion: init.codeVersion ?? 'unknown',
+      labelColumns: { ...(init.labelColumns ?? {}) },
+      createdAt: now,
+      updatedAt: now,
+      shards: [],
+      sharding: shard ? { count: shard.count } : null,
+    };
+    if (!fs.existsSync(file)) {
+      const entries = (await fs.promises.readdir(dir)).filter((f) => !f.startsWith('.') && f !== WRITERS_DIR);
+      if (entries.length > 0) throw new UserError(`${dir} exists and is not an entropylens results folder (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose an empty or new folder`);
+      try {
+        if (await createFileExclusive(file, JSON.stringify(fresh, null, 2) + '\n')) return fresh;
+      } catch (err) {
+        throw cannotWrite(dir, err);
+      }
+      // another writer created it between our check and our link: check against theirs
+    }
+    const m = await readManifest(dir);
+    if (m.experiment !== init.experiment || !sameModel(m.model, init.model)) {
+      throw new UserError(`${dir} holds ${m.experiment} results of ${m.model}, not ${init.experiment} of ${init.model}; use another folder`);
+    }
+    // A library writer that gives no options resumes whatever run is there.
+    const diffs = init.options === undefined ? [] : optionDifferences(m.options, init.options);
+    if (diffs.length > 0) {
+      throw new UserError(`${dir} holds a run with other options (${diffs.join('; ')}); rerun with the same options to resume, or choose another folder`);
+    }
+    const count = m.sharding?.count ?? null;
+    if (count !== (shard?.count ?? null)) {
+      throw new UserError(
+        count === null
+          ? `${dir} holds a run that was not split into shards; resume it without --shard, or choose another folder`
+          : `${dir} holds a run split into ${count} shards; ${shard ? `this is a run in ${shard.count}` : 'this run has no --shard'} — pass --shard i/${count}, or choose another folder`,
+      );
+    }
+    if (count !== null && init.codeVersion && m.codeVersion !== init.codeVersion) {
+      throw new UserError(`${dir}: the shards of one run must come from one entropylens version; the run was started by ${m.codeVersion}, this is ${init.codeVersion}`);
+    }
+    const added = Object.entries(init.labelColumns ?? {}).filter(([name]) => !(name in m.labelColumns));
+    for (const [name, type] of Object.entries(init.labelColumns ?? {})) {
+      if (m.labelColumns[name] && m.labelColumns[name] !== type) throw new UserError(`${dir}: label column '${name}' is stored as ${m.labelColumns[name]}, this run declares ${type}`);
+    }
+    if (added.length > 0) {
+      // Rare (a library user adding a column on resume); readers also take column types from the part files.
+      const next = { ...m, labelColumns: { ...m.labelColumns, ...Object.fromEntries(added) }, updatedAt: now };
+      await writeFileAtomic(file, JSON.stringify({ ...next, shards: m.version >= 2 ? [] : m.shards }, null, 2) + '\n');
+      return next;
+    }
+    return m;
+  }
+
+  /** The sample_ids on disk (as of the last refresh): a resumed run skips these. */
   existingSampleIds(): Set<string> {
     return new Set(this.ids);
   }
@@ -138,69 +179,59 @@ export class ResultsWriter {
     return this.ids.has(sampleId);
   }
 
-  private async saveManifest(): Promise<void> {
-    await writeAtomic(join(this.dir, MANIFEST_FILE), JSON.stringify(this.manifest, null, 2) + '\n');
+  /** Picks up the part files other writers added since the last look; returns how many samples are known now. */
+  async refresh(): Promise<number> {
+    for (const file of await partFiles(this.dir)) {
+      if (this.known.has(file)) continue;
+      const full = join(this.dir, file);
+      let ids: string[];
+      try {
+        ids = await readSampleIds(full);
+      } catch (err) {
+        if (err instanceof DamagedPartError && this.drop.dropDamaged) {
+          await fs.promises.rename(full, `${full}.damaged`);
+          this.drop.onDropped?.(full);
+          continue;
+        }
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof UserError && /not found/.test(err.message))) continue; // merged away
+        throw err;
+      }
+      this.known.add(file);
+      for (const id of ids) this.ids.add(id);
+    }
+    return this.ids.size;
   }
 
-  /** Writes `rows` as the next shard and records it in the manifest. */
+  private async saveRecord(): Promise<void> {
+    const r = this.record;
+    r.updatedAt = new Date().toISOString();
+    r.samplesDone = this.targets ? this.targets.filter((id) => this.ids.has(id)).length : this.ids.size;
+    await writeFileAtomic(join(this.dir, WRITERS_DIR, `${this.writerId}.json`), JSON.stringify(r, null, 2) + '\n');
+  }
+
+  /** Writes `rows` as this writer's next part file. */
   async appendShard(rows: readonly ResultRowInput[]): Promise<ShardInfo> {
     if (rows.length === 0) throw new UserError('appendShard: no rows to write');
-    const m = this.manifest;
-    const labelNames = Object.keys(m.labelColumns);
-    const cols: Record<string, unknown[]> = {};
-    for (const c of [...ID_COLUMNS, ...labelNames, 'prompt', 'completion', 'n_steps', 'n_layers', 'values']) cols[c] = [];
-    rows.forEach((r, i) => {
-      const where = `row ${i} (sample ${r.sample_id}, metric ${r.metric})`;
-      if (typeof r.sample_id !== 'string' || r.sample_id === '') throw new UserError(`row ${i}: sample_id must be a non-empty string`);
-      if (typeof r.metric !== 'string' || r.metric === '') throw new UserError(`${where}: metric must be a non-empty string`);
-      for (const name of Object.keys(r.labels ?? {})) {
-        if (!(name in m.labelColumns)) throw new UserError(`${where}: label '${name}' is not declared; pass it in labelColumns when opening the dataset`);
-      }
-      if (!Number.isInteger(r.n_steps) || !Number.isInteger(r.n_layers) || r.n_steps < 0 || r.n_layers < 0) {
-        throw new UserError(`${where}: n_steps and n_layers must be non-negative integers`);
-      }
-      if (r.values.length !== r.n_steps * r.n_layers) {
-        throw new UserError(`${where}: values has ${r.values.length} entries, expected n_steps × n_layers = ${r.n_steps} × ${r.n_layers}`);
-      }
-      cols.sample_id.push(r.sample_id);
-      cols.model.push(r.model ?? m.model);
-      cols.experiment.push(r.experiment ?? m.experiment);
-      cols.metric.push(r.metric);
-      for (const name of labelNames) cols[name].push(checkLabelValue(m.labelColumns[name], r.labels?.[name], `${where}, label '${name}'`));
-      cols.prompt.push(r.prompt ?? '');
-      cols.completion.push(r.completion ?? '');
-      cols.n_steps.push(r.n_steps);
-      cols.n_layers.push(r.n_layers);
-      // Plain arrays: the writer's list encoder wants them; values are stored as float32.
-      cols.values.push(Array.from(r.values, (v) => Math.fround(v)));
-    });
-
-    const schema: SchemaElement[] = [{ name: 'root', num_children: ID_COLUMNS.length + labelNames.length + 5 }];
-    for (const c of ID_COLUMNS) schema.push({ name: c, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
-    for (const name of labelNames) schema.push({ name, ...PARQUET_TYPE[m.labelColumns[name]], repetition_type: 'OPTIONAL' });
-    schema.push({ name: 'prompt', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
-    schema.push({ name: 'completion', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
-    schema.push({ name: 'n_steps', type: 'INT32', repetition_type: 'REQUIRED' });
-    schema.push({ name: 'n_layers', type: 'INT32', repetition_type: 'REQUIRED' });
-    schema.push({ name: 'values', repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 });
-    schema.push({ name: 'list', repetition_type: 'REPEATED', num_children: 1 });
-    schema.push({ name: 'element', type: 'FLOAT', repetition_type: 'REQUIRED' });
-
-    const buf = parquetWriteBuffer({
-      columnData: Object.entries(cols).map(([name, data]) => ({ name, data })),
-      schema,
-      kvMetadata: [{ key: 'entropylens.manifest', value: JSON.stringify({ model: m.model, experiment: m.experiment, labelColumns: m.labelColumns, codeVersion: m.codeVersion }) }],
-      createdBy: `entropylens ${m.codeVersion}`,
-    });
-    const next = m.shards.reduce((mx, s) => Math.max(mx, Number(/part-(\d+)/.exec(s.file)?.[1] ?? -1)), -1) + 1;
-    const file = `part-${String(next).padStart(5, '0')}.parquet`;
-    await writeAtomic(join(this.dir, file), new Uint8Array(buf));
+    const data = encodePart(rows, this.manifest);
+    const file = partName(this.writerId, this.seq++);
+    await writeFileAtomic(join(this.dir, file), data);
+    this.known.add(file);
     const ids = rows.map((r) => r.sample_id);
-    const info: ShardInfo = { file, rows: rows.length, samples: new Set(ids).size, createdAt: new Date().toISOString() };
-    m.shards.push(info);
-    m.updatedAt = info.createdAt;
     for (const id of ids) this.ids.add(id);
-    await this.saveManifest();
-    return info;
+    this.record.files.push(file);
+    await this.saveRecord();
+    return { file, rows: rows.length, samples: new Set(ids).size, createdAt: new Date().toISOString() };
+  }
+
+  /**
+   * Marks this writer done: complete when every target is on disk (by this writer or another).
+   * Returns whether its part of the run is complete.
+   */
+  async finish(): Promise<boolean> {
+    await this.refresh();
+    const complete = !this.targets || this.targets.every((id) => this.ids.has(id));
+    if (complete) this.record.state = 'complete';
+    await this.saveRecord();
+    return complete;
   }
 }

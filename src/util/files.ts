@@ -61,6 +61,11 @@ export function readRegularFileSync(file: string, what: string): string {
 
 /** Async form of readRegularFileSync. */
 export async function readRegularFile(file: string, what: string): Promise<string> {
+  return (await readRegularFileBytes(file, what)).toString('utf8');
+}
+
+/** The bytes of a regular file (see openRegularFileSync). */
+export async function readRegularFileBytes(file: string, what: string): Promise<Buffer> {
   let fh: fs.promises.FileHandle;
   try {
     fh = await fs.promises.open(file, OPEN_FLAGS);
@@ -70,7 +75,7 @@ export async function readRegularFile(file: string, what: string): Promise<strin
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw notRegular(file, what, kindOf(st));
-    return await fh.readFile('utf8');
+    return await fh.readFile();
   } catch (e) {
     if (e instanceof UserError) throw e;
     throw new UserError(`cannot read ${what} ${file}: ${(e as Error).message}`);

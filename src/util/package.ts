@@ -1,4 +1,5 @@
 /** Where the package is installed: its root and assets/. */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,4 +12,12 @@ export function packageRoot(): string {
 
 export function assetPath(...parts: string[]): string {
   return path.join(packageRoot(), 'assets', ...parts);
+}
+
+let version: string | undefined;
+
+/** The version in package.json (what `--version`, results manifests and JSON output report). */
+export function packageVersion(): string {
+  version ??= String((JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+  return version;
 }

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
-import { runLoop, type ExperimentSample, type ResultRecord } from '../../src/experiments/runner.js';
+import { runLoop, type ExperimentSample } from '../../src/experiments/runner.js';
+import type { ResultRowInput } from '../../src/store/schema.js';
 import { LensModel } from '../../src/lens/model.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
 import { writeTinyLlama } from '../helpers/tiny-model.js';
@@ -25,11 +26,11 @@ after(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const samples: ExperimentSample[] = ['Once upon a time', 'Tom had a red ball.\n\nHow many words are in the story?\n\n', 'The cat sat'].map((prompt, i) => ({ sampleId: `s${i}`, prompt, stream: i, labels: {} }));
+const samples: ExperimentSample[] = ['Once upon a time', 'Tom had a red ball.\n\nHow many words are in the story?\n\n', 'The cat sat'].map((prompt, i) => ({ sampleId: `s${i}`, prompt, stream: i, index: i, labels: {} }));
 
-async function loop(retokenize: boolean, modelName = 'tiny'): Promise<ResultRecord[]> {
-  const rows: ResultRecord[] = [];
-  await runLoop(model, samples, new Set(), { append: async (r) => void rows.push(...r) }, {
+async function loop(retokenize: boolean, modelName = 'tiny'): Promise<ResultRowInput[]> {
+  const rows: ResultRowInput[] = [];
+  await runLoop(model, samples, { append: async (r) => void rows.push(...r), has: () => false, refresh: async () => undefined }, {
     experiment: 'test',
     modelName,
     profile: { maxNewTokens: 4, temperature: 0, seed: 0, batchSize: 2, metrics: ['shannon'] },
@@ -53,9 +54,9 @@ it('re-tokenising loop equals the definition, step by step', async () => {
         text += tok.decode([r.generatedIds[0]]);
       }
     }
-    const row = rows.find((r) => r.sampleId === s.sampleId)!;
+    const row = rows.find((r) => r.sample_id === s.sampleId)!;
     assert.equal(row.completion, text.slice(s.prompt.length));
-    assert.equal(row.nSteps, 4);
+    assert.equal(row.n_steps, 4);
     for (let t = 0; t < 4; t++) for (let l = 0; l < 2; l++) { const drift = Math.abs(row.values[t * 2 + l] - profile[t][l]); assert.ok(drift < 1e-5, `${s.sampleId} step ${t} layer ${l}: drift ${drift}`); }
   }
 });
@@ -64,8 +65,8 @@ it('step 0 is the same in both loops; the intended loop appends ids', async () =
   const quirk = await loop(true);
   const intended = await loop(false);
   for (const s of samples) {
-    const a = quirk.find((r) => r.sampleId === s.sampleId)!;
-    const b = intended.find((r) => r.sampleId === s.sampleId)!;
+    const a = quirk.find((r) => r.sample_id === s.sampleId)!;
+    const b = intended.find((r) => r.sample_id === s.sampleId)!;
     assert.ok(Math.abs(a.values[0] - b.values[0]) < 1e-5 && Math.abs(a.values[1] - b.values[1]) < 1e-5);
   }
 });
@@ -73,8 +74,8 @@ it('step 0 is the same in both loops; the intended loop appends ids', async () =
 it('the phi-3 space: the reference inserts a space before every decoded token for phi-3 only', async () => {
   const plain = await loop(true, 'tiny');
   const phi3 = await loop(true, 'microsoft/Phi-3-mini-4k-instruct');
-  const p0 = plain.find((r) => r.sampleId === 's0')!;
-  const q0 = phi3.find((r) => r.sampleId === 's0')!;
-  assert.ok(q0.completion.startsWith(' '));
+  const p0 = plain.find((r) => r.sample_id === 's0')!;
+  const q0 = phi3.find((r) => r.sample_id === 's0')!;
+  assert.ok(q0.completion?.startsWith(' '));
   assert.notEqual(q0.completion, p0.completion);
 });

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
-import { ResultsWriter, readResults, readManifest, type ResultRowInput } from '../../src/store/index.js';
+import { ResultsWriter, readResults, type ResultRowInput } from '../../src/store/index.js';
 
 async function tmp(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'entropylens-store-'));
@@ -33,15 +34,16 @@ test('store: write shards, read them back with the same types, resume by sample_
     assert.equal(w.existingSampleIds().size, 0);
     const a = await w.appendShard([...rowsFor([0, 1, 2], 'shannon'), ...rowsFor([0, 1, 2], 'renyi:0.5')]);
     const b = await w.appendShard(rowsFor([3, 4], 'shannon'));
-    assert.equal(a.file, 'part-00000.parquet');
-    assert.equal(b.file, 'part-00001.parquet');
+    // Part files carry the writer's id, so two writers can never pick the same name.
+    assert.match(a.file, /^part-[0-9a-f]{8}-00000\.parquet$/);
+    assert.equal(b.file, a.file.replace('-00000.', '-00001.'));
     assert.equal(a.rows, 6);
     assert.equal(a.samples, 3);
 
     const { manifest, rows } = await readResults(dir);
     assert.equal(manifest.model, 'tiny-gpt2');
     assert.deepEqual(manifest.options, { steps: 8 });
-    assert.deepEqual(manifest.shards.map((s) => s.file), ['part-00000.parquet', 'part-00001.parquet']);
+    assert.deepEqual(manifest.shards.map((s) => s.file), [a.file, b.file]);
     assert.equal(rows.length, 8);
     const r1 = rows.find((r) => r.sample_id === 's1' && r.metric === 'shannon');
     assert.ok(r1);
@@ -61,38 +63,38 @@ test('store: write shards, read them back with the same types, resume by sample_
     assert.deepEqual(onlyRenyi.rows.map((r) => r.sample_id), ['s0', 's1', 's2']);
     assert.equal((await readResults(dir, { model: 'other' })).rows.length, 0);
 
-    // Reopen: the ids on disk are known; a new shard gets the next number.
+    // Reopen: the ids on disk are known; the new writer's part files have a name of their own.
     const w2 = await ResultsWriter.open(dir, { model: 'tiny-gpt2', experiment: 'mmlu', labelColumns: { extra: 'string' } });
     assert.deepEqual([...w2.existingSampleIds()].sort(), ['s0', 's1', 's2', 's3', 's4']);
     const c = await w2.appendShard([{ ...rowsFor([5], 'shannon')[0], labels: { extra: 'x', correct: true } }]);
-    assert.equal(c.file, 'part-00002.parquet');
+    assert.notEqual(c.file.slice(0, 13), a.file.slice(0, 13));
     const all = await readResults(dir);
     assert.equal(all.rows.length, 9);
     // Older shards lack the new column: it reads as null there.
-    assert.equal(all.rows[0].labels.extra, null);
-    assert.equal(all.rows[8].labels.extra, 'x');
+    assert.equal(all.rows.find((r) => r.sample_id === 's0')!.labels.extra, null);
+    assert.equal(all.rows.find((r) => r.sample_id === 's5')!.labels.extra, 'x');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('store: a shard written but not yet in the manifest is adopted, temporaries are removed', async () => {
+test('store: temporaries of a writer that died are removed, those of a live writer are kept', async () => {
   const dir = await tmp();
   try {
     const w = await ResultsWriter.open(dir, { model: 'm', experiment: 'e', labelColumns: { correct: 'boolean' } });
     await w.appendShard(rowsFor([1, 2], 'shannon').map((r) => ({ ...r, labels: { correct: true } })));
-    await w.appendShard(rowsFor([3], 'shannon').map((r) => ({ ...r, labels: { correct: false } })));
-    // Simulate a kill after the second rename but before its manifest update.
-    const m = await readManifest(dir);
-    m.shards = m.shards.slice(0, 1);
-    await writeFile(join(dir, 'manifest.json'), JSON.stringify(m));
-    await writeFile(join(dir, 'part-00002.parquet.tmp-123-456'), 'partial');
-    assert.equal((await readResults(dir)).rows.length, 3, 'the reader sees the orphan shard');
-    const w2 = await ResultsWriter.open(dir, { model: 'm', experiment: 'e' });
-    assert.deepEqual([...w2.existingSampleIds()].sort(), ['s1', 's2', 's3']);
-    assert.deepEqual(w2.manifest.shards.map((s) => s.file), ['part-00000.parquet', 'part-00001.parquet']);
-    const files = (await import('node:fs')).readdirSync(dir);
-    assert.ok(!files.some((f) => f.includes('.tmp-')), 'temporary removed');
+    const dead = join(dir, 'part-deadbeef-00000.parquet.tmp-999999999-0a0b0c0d'); // no such pid
+    const live = join(dir, `part-cafecafe-00000.parquet.tmp-${process.pid}-01020304`);
+    const fresh = join(dir, 'part-feedfeed-00000.parquet.tmp-999999998-0a0b0c0e');
+    for (const f of [dead, live, fresh]) await writeFile(f, 'partial');
+    const old = new Date(Date.now() - 5 * 60_000);
+    for (const f of [dead, live]) await utimes(f, old, old);
+    assert.equal((await readResults(dir)).rows.length, 2, 'readers ignore temporaries');
+    await ResultsWriter.open(dir, { model: 'm', experiment: 'e' });
+    const files = readdirSync(dir);
+    assert.ok(!files.includes(basename(dead)), 'the dead writer\'s temporary is removed');
+    assert.ok(files.includes(basename(live)), 'a live writer\'s temporary is kept');
+    assert.ok(files.includes(basename(fresh)), 'a temporary younger than a minute is kept (its writer may be on another host)');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -116,8 +118,8 @@ test('store: shards use standard Parquet types (UTF8 strings, LIST of FLOAT, INT
   const dir = await tmp();
   try {
     const w = await ResultsWriter.open(dir, { model: 'm', experiment: 'e', labelColumns });
-    await w.appendShard(rowsFor([1, 2], 'shannon'));
-    const buf = await readFile(join(dir, 'part-00000.parquet'));
+    const part = await w.appendShard(rowsFor([1, 2], 'shannon'));
+    const buf = await readFile(join(dir, part.file));
     const md = parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
     const el = Object.fromEntries(md.schema.map((e) => [e.name, e]));
     for (const c of ['sample_id', 'model', 'experiment', 'metric', 'prompt', 'completion', 'subject', 'flavour']) {
@@ -131,6 +133,8 @@ test('store: shards use standard Parquet types (UTF8 strings, LIST of FLOAT, INT
     assert.equal(el.values.converted_type, 'LIST');
     assert.equal(el.list.repetition_type, 'REPEATED');
     assert.equal(el.element.type, 'FLOAT');
+    assert.equal(el.sample_index.type, 'INT32');
+    assert.equal(el.sample_index.repetition_type, 'OPTIONAL');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ interface ClassifyFlags {
   seed: number;
   model?: string;
   json?: boolean;
+  partial?: boolean;
 }
 
 export function register(program: Command): void {
@@ -32,6 +33,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random_state of the split', parseIntOption('--seed'), 42)
     .option('--model <name>', 'use only rows of this model')
     .option('--json', 'print the results as JSON')
+    .option('--partial', 'read a sharded run whose shards are not all complete')
     .action(async (results: string, flags: ClassifyFlags) => {
       const testSize = Number(flags.testSize);
       if (!(testSize > 0)) throw new UserError(`--test-size must be a fraction in (0, 1) or a count, got '${flags.testSize}'`);
@@ -40,7 +42,7 @@ export function register(program: Command): void {
       const { classifyFormats, formatClassification } = await import('../../analysis/index.js');
       const { labelValues, profilesOf, readResults, renyiMetric } = await import('../../store/index.js');
       const metrics = flags.metric ?? (flags.alpha ?? [0.5, 1, 5]).map(renyiMetric);
-      const data = await readResults(results, { model: flags.model });
+      const data = await readResults(results, { model: flags.model, partial: flags.partial });
       const present = new Set(data.rows.map((r) => r.metric));
       const out: { metric: string; result: ClassificationResult; dropped: number }[] = [];
       for (const metric of metrics) {
@@ -55,6 +57,7 @@ export function register(program: Command): void {
           console.log(`${bar}\n${metric.startsWith('renyi:') || metric === 'shannon' ? `ALPHA = ${metric === 'shannon' ? 1 : metric.slice(6)} (metric ${use})` : `METRIC ${use}`}\n${bar}`);
           console.log(formatClassification(result));
           if (sel.dropped > 0) console.log(`note: ${sel.dropped} samples without a '${flags.label}' value were left out`);
+          if (profiles.nonFinite > 0) console.log(`note: ${profiles.nonFinite} samples whose values hold NaN or Inf were left out`);
         }
       }
       if (flags.json) console.log(JSON.stringify({ results, label: flags.label, model: data.manifest.model, runs: out }, null, 2));

@@ -17,6 +17,7 @@ interface EvaluateFlags {
   model?: string;
   json?: boolean;
   csv?: string;
+  partial?: boolean;
 }
 
 export function register(program: Command): void {
@@ -35,16 +36,17 @@ export function register(program: Command): void {
     .option('--model <name>', 'use only rows of this model')
     .option('--json', 'print the result as JSON')
     .option('--csv <file>', 'write the per-fold scores (or with --by, the per-group table) as CSV')
+    .option('--partial', 'read a sharded run whose shards are not all complete')
     .action(async (results: string, flags: EvaluateFlags) => {
       if (flags.weights !== 'uniform' && flags.weights !== 'distance') throw new UserError(`--weights must be uniform or distance, got '${flags.weights}'`);
       const weights = flags.weights;
       const { evaluateByGroup, evaluateProfiles, formatEvaluation, formatGroupEvaluation } = await import('../../analysis/index.js');
       const { labelValues, profilesOf, readResults } = await import('../../store/index.js');
-      const data = await readResults(results, { metric: flags.metric, model: flags.model });
+      const data = await readResults(results, { metric: flags.metric, model: flags.model, partial: flags.partial });
       const all = await (async () => {
         if (data.rows.length > 0) return data.rows;
         // Nothing for this metric: read everything to say which metrics exist.
-        return (await readResults(results, { model: flags.model })).rows;
+        return (await readResults(results, { model: flags.model, partial: flags.partial })).rows;
       })();
       const profiles = profilesOf(all, flags.metric, flags.windows);
       const labels = labelValues(profiles.rows, flags.label);
@@ -56,6 +58,8 @@ export function register(program: Command): void {
       const notes = [
         ...(sel.dropped > 0 ? [`${sel.dropped} samples without a '${flags.label}'${flags.by ? ` or '${flags.by}'` : ''} value were left out`] : []),
         ...(profiles.duplicates > 0 ? [`${profiles.duplicates} repeated sample_id rows were left out (first kept)`] : []),
+        ...(profiles.nonFinite > 0 ? [`${profiles.nonFinite} samples whose values hold NaN or Inf were left out`] : []),
+        ...(data.missingShards.length > 0 ? [`partial data: shards ${data.missingShards.join(', ')} of the run are not complete`] : []),
       ];
 
       if (flags.csv) writeFileSync(flags.csv, byGroup ? groupCsv(byGroup, flags.by as string) : foldCsv(overall));

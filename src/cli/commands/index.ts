@@ -8,12 +8,14 @@ import { register as models } from './models.js';
 import { register as plot } from './plot.js';
 import { register as profile } from './profile.js';
 import { register as run } from './run.js';
+import { register as status } from './status.js';
 
 /** Each command lives in its own file and registers itself here (one line per command). */
 export function registerCommands(program: Command): void {
   demo(program);
   profile(program);
   run(program);
+  status(program);
   evaluate(program);
   classify(program);
   plot(program);

@@ -15,11 +15,15 @@ export function register(program: Command): void {
     .option('--label <column>', 'group by this label column (default: the experiment\'s label)')
     .option('--metric <name>', 'only this metric')
     .option('--sample <id>', 'also draw the steps × layers heatmap of one sample')
-    .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string }) => {
+    .option('--partial', 'read a sharded run whose shards are not all complete')
+    .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string; partial?: boolean }) => {
       const { matrixOf, writeRunFigures } = await import('../../experiments/figures.js');
       const { heatmap, renderSpec } = await import('../../plot/index.js');
-      const { readResults } = await import('../../store/index.js');
-      const data = await readResults(results, o.metric ? { metric: o.metric } : {});
+      const { isFiniteRow, readResults } = await import('../../store/index.js');
+      const data = await readResults(results, { metric: o.metric, partial: o.partial });
+      const finite = data.rows.filter(isFiniteRow);
+      if (finite.length < data.rows.length) process.stdout.write(`note: ${data.rows.length - finite.length} rows whose values hold NaN or Inf are left out of the figures\n`);
+      data.rows = finite;
       if (data.rows.length === 0) throw new UserError(`${results} has no rows${o.metric ? ` for metric '${o.metric}'` : ''}`);
       const experiment = data.manifest.experiment;
       const dirName = o.out ? path.relative(results, path.resolve(o.out)) : 'figures';

@@ -4,6 +4,7 @@ import { MMLU_PROMPT_TYPES, type MmluPromptType } from '../../datasets/mmlu-prom
 import type { CommonRunOptions, RunSummary } from '../../experiments/run.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
+import { resolveShard } from '../../experiments/shard.js';
 import { intArg, numberArg, threadsArg } from '../args.js';
 
 /** The experiment runs (engine, datasets, store, figures) load only when a run starts. */
@@ -19,6 +20,9 @@ interface Common {
   threads: string;
   cacheDir?: string;
   figures: boolean;
+  shard?: string;
+  shards?: string;
+  dropDamaged?: boolean;
 }
 
 function addCommon(cmd: Command, defaultOut: string): Command {
@@ -31,6 +35,9 @@ function addCommon(cmd: Command, defaultOut: string): Command {
     .option('--reference-quirks', "reproduce the reference's quirks (re-tokenising every step, accumulating scramble, answer extraction over prompt + completion, the phi-3 space)")
     .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--cache-dir <dir>', 'weight/graph cache (default ~/.cache/entropylens)')
+    .option('--shard <i/N|auto>', 'process shard i of N (0-based; every N-th sample) into the shared --out; auto = from a Slurm array job (SLURM_ARRAY_TASK_ID/MIN/COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards)')
+    .option('--shards <N>', 'the number of shards, with --shard auto in a Kubernetes Indexed Job')
+    .option('--drop-damaged', 'move damaged part files in --out aside (renamed *.damaged) and redo their samples, instead of stopping')
     .option('--no-figures', 'do not write figures');
 }
 
@@ -44,6 +51,8 @@ function common(o: Common): CommonRunOptions {
     referenceQuirks: Boolean(o.referenceQuirks),
     threads: threadsArg(o.threads),
     cacheDir: o.cacheDir,
+    shard: resolveShard(o.shard, o.shards !== undefined ? intArg(o.shards, '--shards', 1) : undefined),
+    dropDamaged: Boolean(o.dropDamaged),
     noFigures: !o.figures,
     log: (line) => process.stdout.write(line + '\n'),
   };
@@ -52,6 +61,7 @@ function common(o: Common): CommonRunOptions {
 function summary(s: RunSummary): void {
   process.stdout.write(
     `\n${s.written} samples written, ${s.skipped} already on disk, in ${s.seconds.toFixed(1)} s → ${s.out}` +
+      (s.complete ? '' : ' (the run is not complete: see entropylens status)') +
       (s.figures.length ? `\nfigures: ${s.figures.length} PNG (+ SVG, Vega-Lite spec) in ${s.out}/figures` : '') +
       '\n',
   );
