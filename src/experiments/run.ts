@@ -58,6 +58,8 @@ export interface RunSummary {
 interface Sink {
   sink: ResultsSink;
   writer: ResultsWriter;
+  /** Where this writer begins in its pending samples (see RunLoopOptions.startAt). */
+  startAt: number;
 }
 
 async function openSink(o: CommonRunOptions, model: string, experiment: string, options: Record<string, unknown>, labelColumns: Record<string, LabelType>, targets: string[]): Promise<Sink> {
@@ -78,7 +80,11 @@ async function openSink(o: CommonRunOptions, model: string, experiment: string, 
     has: (id) => writer.has(id),
     refresh: async () => void (await writer.refresh()),
   };
-  return { sink, writer };
+  // Alone: the run's own order. Beside other writers of the same work: a random place, so the
+  // writers take different chunks instead of computing the same ones side by side.
+  const others = await writer.otherActiveWriters();
+  if (others > 0) o.log(`note: ${others} other writer${others === 1 ? ' is' : 's are'} at work in ${o.out}; this run shares the samples with ${others === 1 ? 'it' : 'them'}`);
+  return { sink, writer, startAt: others > 0 ? Math.random() : 0 };
 }
 
 /**
@@ -95,7 +101,7 @@ async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: Ru
   }
   if ((await duplicateSamples(o.out)) > 0) {
     const m = await mergeDataset(o.out);
-    o.log(`merged ${m.partsBefore} part files into ${m.partsAfter}: ${m.duplicateRows} rows written twice by concurrent writers removed`);
+    if (m.duplicateRows > 0) o.log(`merged ${m.partsBefore} part files into ${m.partsAfter}: ${m.duplicateRows} rows written twice by concurrent writers removed`);
   }
   return { complete: true };
 }
@@ -130,10 +136,10 @@ export async function runTinyStories(o: TinyStoriesRunOptions): Promise<RunSumma
   const stories = o.stories ?? (await loadTinyStories(o.dataset, { limit: o.nStories }));
   const samples = shardSamples(limitSamples(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'roneneldan/TinyStories', nStories: o.nStories, limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
-  const { sink, writer } = await openSink(o, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' }, samples.map((s) => s.sampleId));
+  const { sink, writer, startAt } = await openSink(o, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
-    const res = await runLoop(model, samples, sink, loopOptions('tinystories', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
+    const res = await runLoop(model, samples, sink, loopOptions('tinystories', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon'], startAt));
     return await finishEvaluation(o, writer, 'tinystories', 'task', res, t0);
   } finally {
     await model.close();
@@ -154,10 +160,10 @@ export async function runMmlu(o: MmluRunOptions): Promise<RunSummary> {
   const rows = await loadMmlu(o.dataset, { limit: o.limit });
   const samples = shardSamples(limitSamples(mmluSamples(rows, o.promptType), o.limit), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
-  const { sink, writer } = await openSink(o, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' }, samples.map((s) => s.sampleId));
+  const { sink, writer, startAt } = await openSink(o, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
-    const loop = loopOptions('mmlu', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon']);
+    const loop = loopOptions('mmlu', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon'], startAt);
     loop.finish = mmluFinish(o.referenceQuirks);
     const res = await runLoop(model, samples, sink, loop);
     return await finishEvaluation(o, writer, 'mmlu', 'correct', res, t0);
@@ -183,11 +189,11 @@ export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const samples = shardSamples(limitSamples(formatSamples(await formatPrompts(o.topicsFile)), o.limit), o.shard ?? null);
   const metrics = o.alphas.map((a) => (a === 1 ? 'shannon' : `renyi:${a === Infinity ? 'inf' : a}`));
   const options = { topics: path.basename(o.topicsFile), limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, alphas: o.alphas, windows: o.windows, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics };
-  const { sink, writer } = await openSink(o, o.model, 'formats', options, { format: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
+  const { sink, writer, startAt } = await openSink(o, o.model, 'formats', options, { format: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, metrics);
   let res: RunLoopResult;
   try {
-    res = await runLoop(model, samples, sink, loopOptions('formats', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics));
+    res = await runLoop(model, samples, sink, loopOptions('formats', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics, startAt));
   } finally {
     await model.close();
   }
@@ -231,7 +237,7 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
   const options = { models: o.models, samples: o.samples, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
   const mine = shardModels(o.models, o.shard ?? null);
   const targets = mine.flatMap((m) => Array.from({ length: o.samples }, (_, i) => familySampleId(o.models[m], i)));
-  const { sink, writer } = await openSink(o, o.models.join(','), 'families', options, { family: 'string', model_type: 'string', n_params: 'double', n_layers_model: 'int' }, targets);
+  const { sink, writer, startAt } = await openSink(o, o.models.join(','), 'families', options, { family: 'string', model_type: 'string', n_params: 'double', n_layers_model: 'int' }, targets);
   const res: RunLoopResult = { written: 0, skipped: 0, nonFinite: 0 };
   for (const m of mine) {
     if (Array.from({ length: o.samples }, (_, i) => familySampleId(o.models[m], i)).every((id) => sink.has(id))) {
@@ -241,7 +247,7 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
     const { model, name } = await loadModel(o.models[m], o, ['shannon']);
     try {
       const samples = familySamples(model, name, o.samples, m * o.samples);
-      const r = await runLoop(model, samples, sink, loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon']));
+      const r = await runLoop(model, samples, sink, loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon'], startAt));
       res.written += r.written;
       res.skipped += r.skipped;
       res.nonFinite += r.nonFinite;
@@ -310,7 +316,7 @@ function limitSamples(samples: ExperimentSample[], limit?: number): ExperimentSa
   return limit !== undefined ? samples.slice(0, limit) : samples;
 }
 
-function loopOptions(experiment: string, modelName: string, o: CommonRunOptions, gen: { maxNewTokens: number; temperature: number }, metrics: string[]): RunLoopOptions {
+function loopOptions(experiment: string, modelName: string, o: CommonRunOptions, gen: { maxNewTokens: number; temperature: number }, metrics: string[], startAt: number): RunLoopOptions {
   return {
     experiment,
     modelName,
@@ -319,6 +325,7 @@ function loopOptions(experiment: string, modelName: string, o: CommonRunOptions,
     updateSteps: o.updateSteps,
     retokenize: o.referenceQuirks,
     progressLabel: experiment,
+    startAt,
   };
 }
 

@@ -49,6 +49,12 @@ export interface RunLoopOptions {
   /** Extra labels computed from the completion (e.g. MMLU correctness). */
   finish?: (sample: ExperimentSample, completion: string, generatedIds: number[]) => Labels;
   progressLabel?: string;
+  /**
+   * Where in the list of pending samples to begin (a fraction in [0, 1), rounded down to a chunk;
+   * the loop wraps around). Concurrent writers of one folder start at different places, so they
+   * share the work instead of computing the same chunks side by side.
+   */
+  startAt?: number;
 }
 
 /** What one sample produced, independent of how it was generated. */
@@ -71,7 +77,9 @@ export interface RunLoopResult {
  * concurrent runs share the work instead of repeating it all.
  */
 export async function runLoop(model: LensModel, samples: ExperimentSample[], sink: ResultsSink, o: RunLoopOptions): Promise<RunLoopResult> {
-  const pending = samples.filter((s) => !sink.has(s.sampleId));
+  const todo = samples.filter((s) => !sink.has(s.sampleId));
+  const start = Math.floor(((o.startAt ?? 0) * todo.length) / o.updateSteps) * o.updateSteps;
+  const pending = [...todo.slice(start), ...todo.slice(0, start)];
   const bar = new ProgressBar({ total: pending.length, label: o.progressLabel ?? o.experiment, unit: 'samples' });
   let written = 0;
   let nonFinite = 0;

@@ -15,7 +15,9 @@ import {
   newWriterId,
   partFiles,
   partName,
+  processAlive,
   readManifest,
+  readWriterRecords,
   removeStaleTemporaries,
   sameModel,
 } from './layout.js';
@@ -168,6 +170,23 @@ export class ResultsWriter {
       return next;
     }
     return m;
+  }
+
+  /**
+   * Other writers of the same part of the run that are at work now: records still running, written
+   * in the last ten minutes, and (on this host) of a live process.
+   */
+  async otherActiveWriters(): Promise<number> {
+    const now = Date.now();
+    const mine = JSON.stringify(this.record.shard);
+    return (await readWriterRecords(this.dir)).filter(
+      (r) =>
+        r.writer !== this.writerId &&
+        r.state === 'running' &&
+        JSON.stringify(r.shard) === mine &&
+        now - Date.parse(r.updatedAt) < 10 * 60_000 &&
+        (r.host !== hostName() || processAlive(r.pid)),
+    ).length;
   }
 
   /** The sample_ids on disk (as of the last refresh): a resumed run skips these. */
