@@ -4,6 +4,7 @@
  * sizes differ by at most one); `--shard auto` reads i and N from a Slurm array job or a Kubernetes
  * Indexed Job.
  */
+import { MAX_SHARDS } from '../store/layout.js';
 import { UserError } from '../util/errors.js';
 
 export interface Shard {
@@ -53,7 +54,7 @@ export function resolveShard(spec: string | undefined, shardsOption: number | un
     if (shardsOption !== undefined) throw new UserError('--shards N goes with --shard auto; --shard i/N already says N');
     shard = { index: Number(m[1]), count: Number(m[2]) };
   }
-  if (shard.count < 1) throw new UserError(`--shard: the number of shards must be at least 1, got ${shard.count}`);
+  if (shard.count < 1 || shard.count > MAX_SHARDS) throw new UserError(`--shard: the number of shards must be 1 to ${MAX_SHARDS}, got ${shard.count}`);
   if (shard.index >= shard.count) throw new UserError(`--shard ${shard.index}/${shard.count}: the index is 0-based and must be below ${shard.count}`);
   return shard;
 }

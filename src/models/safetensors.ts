@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { nestsDeeperThan } from '../util/json.js';
 import { UserError } from '../util/errors.js';
 import { openRegularFileSync } from '../util/files.js';
 
@@ -101,27 +102,6 @@ export function readSafetensorsHeader(file: string): { tensors: TensorInfo[]; me
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/**
- * True when JSON text nests objects/arrays deeper than `limit` (string contents skipped). A
- * safetensors header nests 3 levels ({name: {shape: [...]}}); V8's JSON.parse spends ~8 µs per
- * level of `[[[[…`, so a 100 MB header of brackets would take minutes: refused before parsing.
- */
-function nestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return false;
 }
 
 /** Generous: the format needs 3 levels; metadata values other than strings are tolerated (stringified). */

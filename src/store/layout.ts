@@ -9,6 +9,7 @@ import path from 'node:path';
 import { UserError } from '../util/errors.js';
 import { isTemporary } from '../util/atomic.js';
 import { readRegularFile } from '../util/files.js';
+import { nestsDeeperThan } from '../util/json.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type LabelType, type Manifest, type ShardInfo, type WriterRecord } from './schema.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -17,6 +18,10 @@ export const MERGE_LOCK = 'merge.lock';
 /** Part files: `part-00000.parquet` (format 1), `part-<writer id>-<seq>.parquet` (format 2). */
 export const PART_RE = /^part-[A-Za-z0-9_-]{1,100}\.parquet$/;
 const LABEL_TYPES: readonly string[] = ['string', 'boolean', 'int', 'double'];
+/** More shards than this is a damaged manifest, not a cluster job (status lists every shard). */
+export const MAX_SHARDS = 100_000;
+/** Options and labels of a real run take a few kilobytes; format 1 lists its part files too. */
+const MAX_MANIFEST_CHARS = 64 << 20;
 
 /** A fresh writer id: the run shard (if any) and 8 random hex digits, so two writers never share a name. */
 export function newWriterId(shard: { index: number; count: number } | null): string {
@@ -37,6 +42,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * plain part-file names inside the folder (no paths), and repeated entries are dropped.
  */
 export function parseManifest(text: string, file: string): Manifest {
+  if (text.length > MAX_MANIFEST_CHARS) throw new UserError(`${file} is ${text.length} characters long; a results manifest is a few kilobytes: this is not one (restore it, or move the folder away and rerun)`);
+  if (nestsDeeperThan(text, 64)) throw new UserError(`${file} nests objects or arrays more than 64 levels deep: this is not a manifest entropylens wrote (restore it, or move the folder away and rerun)`);
   let m: unknown;
   try {
     m = JSON.parse(text);
@@ -69,7 +76,7 @@ export function parseManifest(text: string, file: string): Manifest {
   let sharding: Manifest['sharding'] = null;
   if (m.sharding !== undefined && m.sharding !== null) {
     const count = isRecord(m.sharding) ? m.sharding.count : undefined;
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) throw bad('"sharding.count" is not a positive integer');
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SHARDS) throw bad(`"sharding.count" is not an integer from 1 to ${MAX_SHARDS}`);
     sharding = { count };
   }
   return {
