@@ -103,10 +103,13 @@ export async function renderSpec(spec: VegaLiteSpec, outBase: string, opts: { sc
   await mkdir(dirname(outBase), { recursive: true });
   const paths = { svg: `${outBase}.svg`, png: `${outBase}.png`, spec: `${outBase}.vl.json` };
   // Each file appears whole or not at all: a full disk or a kill never leaves a 0-byte spec or half a PNG.
-  await Promise.all([
+  // All three settle (each cleaning up its temporary) before a failure is reported.
+  const settled = await Promise.allSettled([
     writeFileAtomic(paths.svg, svg),
     writeFileAtomic(paths.png, png),
     writeFileAtomic(paths.spec, JSON.stringify(spec, null, 2) + '\n'),
   ]);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return { ...paths, warnings };
 }
