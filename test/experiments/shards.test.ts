@@ -169,4 +169,25 @@ describe('sharded runs (--shard i/N)', () => {
     assert.equal(r.code, 0, r.stderr);
     assertSameRun((await readResults(out)).rows, want);
   });
+
+  it('refuses an empty dataset, an unwritable --out, and resumes a model given by another path to the same folder', () => {
+    const empty = path.join(root, 'empty.csv');
+    fs.writeFileSync(empty, 'text\n'); // the column, no stories: before, "0 samples written" and exit 0
+    const e = runCli(['run', 'tinystories', '--model', model, '--dataset', empty, '--out', path.join(root, 'empty-out'), '--cache-dir', cache, '--no-figures']);
+    assert.notEqual(e.code, 0);
+    assert.match(e.stderr, /no samples to profile: the dataset is empty/);
+    assert.doesNotMatch(e.stdout, /0 samples written/);
+
+    const ro = runCli(args('/sys/entropylens-test-out'));
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /cannot write the results folder \/sys\/entropylens-test-out/);
+
+    const out = path.join(root, 'by-path');
+    const relative = path.relative(process.cwd(), model);
+    const first = runCli(args(out, '--limit', '10').map((a) => (a === model ? relative : a)));
+    assert.equal(first.code, 0, first.stderr);
+    const again = runCli(args(out, '--limit', '10'));
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /0 samples written, 10 already on disk/);
+  });
 });
