@@ -18,25 +18,28 @@ export class Sampler {
   next(): number {
     return this.rng.next();
   }
-  /** Draw an index from softmax(logits / temperature), computed in float64. */
+  /**
+   * Draw an index from softmax(logits / temperature) by the Gumbel-max trick: the argmax of
+   * logits / T + G_i with G_i = −log(−log U_i), one uniform U_i per vocabulary entry from this
+   * prompt's stream (the same count every step, so the stream never depends on the logits).
+   * Unlike inverse-CDF sampling — where float noise in any logit moves every later boundary of the
+   * cumulative sum — a draw changes only if noise reorders the two best perturbed scores, so a
+   * prompt samples the same tokens whatever batch it runs in (batch composition moves logits by
+   * float32 rounding only).
+   */
   sample(logits: Float32Array, temperature: number): number {
-    let max = -Infinity;
-    for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-    const w = new Float64Array(logits.length);
-    let sum = 0;
+    let best = 0;
+    let bestScore = -Infinity;
     for (let i = 0; i < logits.length; i++) {
-      w[i] = Math.exp((logits[i] - max) / temperature);
-      sum += w[i];
+      // 1 − U is in (0, 1]: the logarithms stay finite (−log(−log 1) = +∞ only at U = 0, never drawn).
+      const u = 1 - this.next();
+      const score = logits[i] / temperature - Math.log(-Math.log(u === 1 ? 1 - 2 ** -53 : u));
+      if (score > bestScore) {
+        bestScore = score;
+        best = i;
+      }
     }
-    const u = this.next() * sum;
-    let acc = 0;
-    for (let i = 0; i < w.length; i++) {
-      acc += w[i];
-      if (u < acc) return i;
-    }
-    // rounding left u just above the total: the last token with weight
-    for (let i = w.length - 1; i >= 0; i--) if (w[i] > 0) return i;
-    return 0;
+    return best;
   }
 }
 
