@@ -10,7 +10,7 @@ import { loadMmlu, type MmluPromptType } from '../datasets/mmlu.js';
 import { loadTinyStories } from '../datasets/tinystories.js';
 import { resolveModelDir } from '../hub/index.js';
 import { LensModel } from '../lens/model.js';
-import { datasetStatus, duplicateSamples, mergeDataset, readResults, rowFeatures, ResultsWriter, type ResultRow } from '../store/index.js';
+import { datasetStatus, duplicateRows, mergeDataset, readResults, rowFeatures, ResultsWriter, type ResultRow } from '../store/index.js';
 import type { LabelType } from '../store/schema.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/package.js';
@@ -99,7 +99,7 @@ async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: Ru
     if (o.shard) o.log(`shard ${o.shard.index}/${o.shard.count} done; the run is not complete yet (entropylens status ${o.out})`);
     return { complete: false };
   }
-  if ((await duplicateSamples(o.out)) > 0) {
+  if ((await duplicateRows(o.out)) > 0) {
     const m = await mergeDataset(o.out);
     if (m.duplicateRows > 0) o.log(`merged ${m.partsBefore} part files into ${m.partsAfter}: ${m.duplicateRows} rows written twice by concurrent writers removed`);
   }

@@ -2,7 +2,7 @@
 export * from './schema.js';
 export { ResultsWriter, optionDifferences, type OpenOptions } from './writer.js';
 export { readResults, readManifest, readSampleIds, shardFiles, metricsOf, missingShardsMessage, MANIFEST_FILE, type ReadOptions, type ResultsDataset } from './reader.js';
-export { duplicateSamples, mergeDataset, type MergeResult } from './merge.js';
+export { duplicateRows, mergeDataset, type MergeResult } from './merge.js';
 export { datasetStatus, formatStatus, type DatasetStatus, type ShardStatus } from './status.js';
 export { sameModel } from './layout.js';
 export { DamagedPartError } from './parquet.js';

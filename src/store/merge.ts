@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { createFileExclusive, writeFileAtomic } from '../util/atomic.js';
 import { MANIFEST_FILE, MERGE_LOCK, hostName, newWriterId, partFiles, partName, processAlive } from './layout.js';
-import { encodePart, readSampleIds } from './parquet.js';
+import { encodePart, readRowKeys } from './parquet.js';
 import { readResults } from './reader.js';
 import type { ResultRow } from './schema.js';
 
@@ -137,14 +137,14 @@ export async function mergeDataset(dir: string, opts: { partial?: boolean; waitM
   }
 }
 
-/** How many samples appear in more than one part file (what a merge would remove). */
-export async function duplicateSamples(dir: string): Promise<number> {
+/** How many (sample_id, metric) rows appear in more than one part file (what a merge would remove). */
+export async function duplicateRows(dir: string): Promise<number> {
   const seen = new Set<string>();
   const twice = new Set<string>();
   for (const file of await partFiles(dir)) {
     let ids: string[];
     try {
-      ids = await readSampleIds(join(dir, file));
+      ids = await readRowKeys(join(dir, file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err instanceof UserError && /not found/.test(err.message))) continue;
       throw err;

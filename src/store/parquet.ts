@@ -170,3 +170,15 @@ export async function readSampleIds(file: string): Promise<string[]> {
   }
   return rows.map((r) => String(r.sample_id));
 }
+
+/** The (sample_id, metric) key of every row of one part file. */
+export async function readRowKeys(file: string): Promise<string[]> {
+  const buf = await loadPart(file);
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await parquetReadObjects({ file: buf, columns: ['sample_id', 'metric'] });
+  } catch (err) {
+    throw new DamagedPartError(file, (err as Error).message);
+  }
+  return rows.map((r) => `${String(r.sample_id)}\u0000${String(r.metric)}`);
+}

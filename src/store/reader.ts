@@ -1,6 +1,6 @@
 /**
- * Reading a results dataset: the union of its part files, one row set per sample_id (a sample that
- * two writers both wrote counts once), in the run's sample order. A sharded run with shards still
+ * Reading a results dataset: the union of its part files, one row per (sample_id, metric) (a sample
+ * that two writers both wrote counts once), in the run's sample order. A sharded run with shards still
  * missing is refused unless the caller asks for partial data.
  */
 import fs from 'node:fs';
@@ -26,7 +26,7 @@ export interface ResultsDataset {
   /** The folder's manifest (`shards`: the part files read); for a lone Parquet file, one reconstructed from its columns. */
   manifest: Manifest;
   rows: ResultRow[];
-  /** Rows left out because their sample_id had already been read from another part file. */
+  /** Rows left out because the same (sample_id, metric) had already been read from another part file. */
   duplicateRows: number;
   /** Shards of a sharded run that are not complete (read with `partial`). */
   missingShards: number[];
@@ -116,7 +116,9 @@ async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) =
     parts.push({ file, buf });
   }
   const labelNames = Object.keys(labelColumns);
-  const owner = new Map<string, string>(); // sample_id → the part file its rows are taken from
+  // (sample_id, metric) → the part file its row is taken from. A sample's metrics may sit in several
+  // parts (a writer may append them separately); two writers of one sample write the same keys.
+  const owner = new Map<string, string>();
   const rows: ResultRow[] = [];
   const shards: ShardInfo[] = [];
   let duplicateRows = 0;
@@ -124,8 +126,9 @@ async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) =
     const full = join(dir, file);
     const partRows = await decodePart(buf, full, labelNames);
     for (const r of partRows) {
-      const first = owner.get(r.sample_id);
-      if (first === undefined) owner.set(r.sample_id, file);
+      const key = `${r.sample_id}\u0000${r.metric}`;
+      const first = owner.get(key);
+      if (first === undefined) owner.set(key, file);
       else if (first !== file) {
         duplicateRows++;
         continue;

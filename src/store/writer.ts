@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { createFileExclusive, writeFileAtomic } from '../util/atomic.js';
+import { createFileExclusive, isTemporary, writeFileAtomic } from '../util/atomic.js';
 import {
   MANIFEST_FILE,
   WRITERS_DIR,
@@ -130,7 +130,8 @@ export class ResultsWriter {
       sharding: shard ? { count: shard.count } : null,
     };
     if (!fs.existsSync(file)) {
-      const entries = (await fs.promises.readdir(dir)).filter((f) => !f.startsWith('.') && f !== WRITERS_DIR);
+      // What another writer starting at the same moment may have put there already does not count.
+      const entries = (await fs.promises.readdir(dir)).filter((f) => !f.startsWith('.') && f !== WRITERS_DIR && !(f.startsWith(MANIFEST_FILE) && isTemporary(f)));
       if (entries.length > 0) throw new UserError(`${dir} exists and is not an entropylens results folder (it holds ${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}); choose an empty or new folder`);
       try {
         if (await createFileExclusive(file, JSON.stringify(fresh, null, 2) + '\n')) return fresh;

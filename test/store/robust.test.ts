@@ -121,6 +121,25 @@ describe('results folders', () => {
     assert.deepEqual((await readResults(dir)).rows.map((r) => r.sample_id), ['s0', 's1', 's2', 's3', 's4']);
   });
 
+  it('writers opening a new folder at the same moment all get in, on one manifest', async () => {
+    for (let round = 0; round < 5; round++) {
+      const dir = path.join(tmp(), 'race');
+      const writers = await Promise.all(Array.from({ length: 6 }, () => ResultsWriter.open(dir, { model: 'm', experiment: 'e', options: { a: 1 }, labelColumns: { y: 'string' } })));
+      assert.equal(new Set(writers.map((w) => w.writerId)).size, 6);
+      assert.equal(fs.readdirSync(dir).filter((f) => f.startsWith('manifest')).length, 1);
+    }
+  });
+
+  it('a sample whose metrics were appended separately is one sample, not a duplicate', async () => {
+    const dir = tmp();
+    const w = await ResultsWriter.open(dir, { model: 'm', experiment: 'e', labelColumns: { y: 'string' } });
+    await w.appendShard(rows([0, 1]));
+    await w.appendShard(rows([0, 1]).map((r) => ({ ...r, metric: 'renyi:2' })));
+    const d = await readResults(dir);
+    assert.equal(d.rows.length, 4);
+    assert.equal(d.duplicateRows, 0);
+  });
+
   it('rows with NaN or Inf are stored as they are and left out of the analysis, counted', async () => {
     const dir = tmp();
     const w = await ResultsWriter.open(dir, { model: 'm', experiment: 'e', labelColumns: { y: 'string' } });
