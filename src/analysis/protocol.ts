@@ -231,7 +231,12 @@ export interface ClassificationResult {
 export function classifyFormats(X: MatrixLike | Dense, labels: ArrayLike<Label>, opts: ClassifyOptions = {}): ClassificationResult {
   const dense = toDense(X, 'profiles');
   if (dense.rows !== labels.length) throw new UserError(`${dense.rows} profiles but ${labels.length} labels`);
+  // A classifier of one class scores 1.000 without learning anything, and one of no features cannot tell samples apart.
+  if (dense.cols === 0) throw new UserError('the profiles have no features (0 values per sample): nothing to classify');
   const le = new LabelEncoder().fit(labels);
+  if (le.classes.length < 2) {
+    throw new UserError(`every sample has the same label (${String(le.classes[0])}): classifying needs at least two classes`);
+  }
   const y = le.transform(labels);
   const ks = opts.ks ?? [3, 5, 7];
   const folds = opts.folds ?? 10;

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { depthCurves, heatmap, labelProfiles, renderSpec, scatter } from '../plot/index.js';
-import { rowFeatures } from '../store/features.js';
+import { labelValues, rowFeatures } from '../store/features.js';
 import type { ResultRow } from '../store/schema.js';
 
 /** A stored row's values as a steps × layers matrix. */
@@ -76,13 +76,12 @@ export async function writeRunFigures(out: string, experiment: string, rows: Res
     }
     const label = o.label;
     if (!label) continue;
+    // An unknown label is an error naming the ones there are (never a figure of 'undefined').
+    const values = labelValues(mrows, label).map(String);
     const byLabel = new Map<string, ResultRow[]>();
-    for (const r of mrows) {
-      const key = String(r.labels[label]);
-      byLabel.set(key, [...(byLabel.get(key) ?? []), r]);
-    }
+    mrows.forEach((r, i) => byLabel.set(values[i], [...(byLabel.get(values[i]) ?? []), r]));
     await render(
-      labelProfiles(mrows.map((r) => ({ label: String(r.labels[label]), values: meanOverSteps(r) })), { metric, title: `Mean entropy profile per ${label} (${experiment})` }),
+      labelProfiles(mrows.map((r, i) => ({ label: values[i], values: meanOverSteps(r) })), { metric, title: `Mean entropy profile per ${label} (${experiment})` }),
       `profiles-by-${label}${suffix}`,
     );
     for (const [key, group] of byLabel) {

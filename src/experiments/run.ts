@@ -10,7 +10,7 @@ import { loadMmlu, type MmluPromptType } from '../datasets/mmlu.js';
 import { loadTinyStories } from '../datasets/tinystories.js';
 import { resolveModelDir } from '../hub/index.js';
 import { LensModel } from '../lens/model.js';
-import { datasetStatus, duplicateRows, mergeDataset, readResults, rowFeatures, ResultsWriter, type ResultRow } from '../store/index.js';
+import { datasetStatus, duplicateRows, isFiniteRow, mergeDataset, readResults, rowFeatures, ResultsWriter, type ResultRow } from '../store/index.js';
 import type { LabelType } from '../store/schema.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/package.js';
@@ -258,11 +258,16 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
   const { complete } = await finishWriting(o, writer, res);
   if (!complete) return { out: o.out, ...res, complete, seconds: (performance.now() - t0) / 1000, figures: [] };
   const data = await readResults(o.out, { metric: 'shannon' });
-  const rows = data.rows;
+  const rows = data.rows.filter(isFiniteRow);
+  if (rows.length < data.rows.length) o.log(`note: ${data.rows.length - rows.length} profiles hold NaN or Inf and are left out of the t-SNE map and the figures`);
   const vectors = rows.map((r) => Array.from(rowFeatures(r, 1)));
   const X = o.depthGrid ? vectors.map((v) => interpolateDepth(v, o.depthGrid!)) : zeroPad(vectors);
+  const distinct = new Set(X.map((x) => x.join(','))).size;
   let embedding: number[][] = [];
-  if (rows.length > 3) {
+  if (rows.length > 3 && distinct < 2) {
+    // t-SNE of identical points is undefined (its PCA start divides by a zero spread).
+    o.log(`all ${rows.length} profiles are identical (greedy decoding of one prompt gives one sample per model; sample with --temperature > 0): no t-SNE map`);
+  } else if (rows.length > 3) {
     const perplexity = Math.min(o.perplexity, Math.max(1, (rows.length - 1) / 3));
     const tsne = new TSNE({ nComponents: 2, perplexity, maxIter: o.tsneIter, init: 'pca', learningRate: 'auto', randomState: 42, method: o.tsneMethod ?? 'barnes_hut' });
     embedding = tsne.fitTransform(X);

@@ -100,6 +100,20 @@ export function parseMetrics(spec: string | string[]): Metric[] {
   return out;
 }
 
+/**
+ * Requested spellings that name a metric differently from its canonical name (`renyi:1` and
+ * `entropy` are `shannon`, `anchored:renyi:1` is `anchored:shannon`): spelling → canonical name, so
+ * results can answer to the name the user asked for as well.
+ */
+export function metricAliases(spec: string | string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of (Array.isArray(spec) ? spec : spec.split(',')).map((s) => s.trim()).filter((s) => s.length > 0)) {
+    const m = parseMetric(item);
+    if (item !== m.name) out[item] = m.name;
+  }
+  return out;
+}
+
 /** Anchored metrics need anchor ids. */
 export function needsAnchors(metrics: Metric[]): boolean {
   return metrics.some((m) => m.kind === 'anchored');

@@ -132,9 +132,10 @@ export class LensModel {
   promptIds(p: PromptInput, index: number, bos = true): { ids: number[]; text: string | null } {
     if (typeof p === 'object' && 'ids' in p) {
       if (p.ids.length === 0) throw new UserError(`prompt ${index + 1} has no token ids`);
+      const rows = Math.min(this.spec.vocabSize, this.embeddingRows);
       for (const id of p.ids) {
-        if (!Number.isInteger(id) || id < 0 || id >= this.spec.vocabSize) {
-          throw new UserError(`prompt ${index + 1}: token id ${id} is outside the vocabulary [0, ${this.spec.vocabSize})`);
+        if (!Number.isInteger(id) || id < 0 || id >= rows) {
+          throw new UserError(`prompt ${index + 1}: token id ${id} is outside the vocabulary [0, ${rows})`);
         }
       }
       return { ids: [...p.ids], text: null };
@@ -147,6 +148,14 @@ export class LensModel {
     const body = this.tokenizer.encode(text);
     const ids = bos && this.tokenizer.bosId !== undefined ? [this.tokenizer.bosId, ...body] : body;
     if (ids.length === 0) throw new UserError(`prompt ${index + 1} tokenizes to nothing`);
+    const rows = this.embeddingRows;
+    const outside = ids.find((id) => id >= rows);
+    if (outside !== undefined) {
+      throw new UserError(
+        `prompt ${index + 1} tokenizes to id ${outside}, but the model's embedding has ${rows} rows while ${this.dir}/tokenizer.json has ${this.tokenizer.vocabSize} tokens: ` +
+          'the tokenizer does not belong to this model — use the tokenizer.json saved with these weights',
+      );
+    }
     return { ids, text };
   }
 
@@ -200,6 +209,7 @@ export class LensModel {
         const results = await generateBatch(ctx, batch, o);
         for (const r of results) {
           r.completion = this.tokenizer ? this.tokenizer.decode(r.generatedIds) : null;
+          for (const [alias, name] of Object.entries(o.aliases)) r.metrics[alias] = r.metrics[name];
           if (o.windows !== undefined) {
             r.windows = {};
             for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, o.windows);
@@ -216,6 +226,11 @@ export class LensModel {
     } finally {
       await lease.release();
     }
+  }
+
+  /** Rows of the token embedding: the ids a prompt may hold. */
+  get embeddingRows(): number {
+    return this.embeddings.rows;
   }
 
   /** Decode one token id to text (for the human view); null without a tokenizer. */

@@ -3,7 +3,7 @@
  * option and saying what to give), and the graph's lens options they determine.
  */
 import type { Intervention, LensOptions } from '../graph/lens-head.js';
-import { needsAnchors, parseMetrics, type Metric } from '../graph/metric-names.js';
+import { metricAliases, needsAnchors, parseMetrics, type Metric } from '../graph/metric-names.js';
 import type { DecoderSpec } from '../models/types.js';
 import { UserError } from '../util/errors.js';
 
@@ -49,6 +49,8 @@ export interface ProfileOptions {
 }
 
 const DEFAULT_METRICS = 'shannon';
+/** Largest |factor| of a scale intervention (see lensSettings). */
+const MAX_SCALE = 1e6;
 /**
  * Lens rows (batch × layers) per unembedding Gemm. Below ~30 rows the Gemm is bound by reading the
  * unembedding (GPT-2 small, this machine: 12 rows 7 ms, 96 rows 23 ms), so smaller groups would cost
@@ -60,13 +62,17 @@ const LENS_ROWS_PER_GROUP = 32;
 export interface LensSettings {
   lens: LensOptions;
   metrics: Metric[];
+  /** Requested spellings that name a computed metric another way (`renyi:1` → `shannon`): results carry both keys. */
+  aliases: Record<string, string>;
   topK: number;
   batchSize: number;
 }
 
 /** Check the lens-related options of a profile call and turn them into the graph's lens options. */
 export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'vocabSize' | 'nLayers'>): LensSettings {
-  const metrics = Array.isArray(opts.metrics) && typeof opts.metrics[0] === 'object' ? (opts.metrics as Metric[]) : parseMetrics((opts.metrics as string | string[] | undefined) ?? DEFAULT_METRICS);
+  const requested = Array.isArray(opts.metrics) && typeof opts.metrics[0] === 'object' ? undefined : ((opts.metrics as string | string[] | undefined) ?? DEFAULT_METRICS);
+  const metrics = requested === undefined ? (opts.metrics as Metric[]) : parseMetrics(requested);
+  const aliases = requested === undefined ? {} : metricAliases(requested);
   const anchorIds = opts.anchorIds ? [...new Set(opts.anchorIds)].sort((a, b) => a - b) : undefined;
   if (needsAnchors(metrics) && (!anchorIds || anchorIds.length === 0)) {
     throw new UserError('anchored metrics need anchor tokens: give --anchors "A,B,C" or --anchor-ids 3,7,11');
@@ -80,6 +86,10 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
     if (!Number.isInteger(iv.layer) || iv.layer < 0 || iv.layer >= spec.nLayers) {
       throw new UserError(`intervention on block ${iv.layer}: the model has blocks 0..${spec.nLayers - 1}`);
     }
+    // The graph multiplies in float32: a factor beyond ±1e6 overflows activations to Inf (1e39 is Inf itself).
+    if (iv.kind === 'scale' && !(typeof iv.factor === 'number' && Number.isFinite(iv.factor) && Math.abs(iv.factor) <= MAX_SCALE)) {
+      throw new UserError(`--scale-block ${iv.layer}:${iv.factor}: the factor must be a finite number between -${MAX_SCALE} and ${MAX_SCALE}`);
+    }
   }
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${batchSize}`);
@@ -90,7 +100,7 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
   if (!Number.isInteger(lensGroups) || lensGroups < 0) throw new UserError(`lensGroups must be a non-negative integer, got ${lensGroups}`);
   const groups = Math.max(1, Math.min(L, lensGroups));
   const lens: LensOptions = { metrics, topK, anchorIds, interventions, layerGroups: groups > 1 ? groups : undefined };
-  return { lens, metrics, topK, batchSize };
+  return { lens, metrics, aliases, topK, batchSize };
 }
 
 /** Every option of a profile() call, checked, with its default filled in. */

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { openCheckpoint, TensorResolver, type Checkpoint } from './checkpoint.js';
 import { architectureFor } from './registry.js';
+import { checkLayerCount, checkWeightDtypes, validateSpec } from './validate.js';
 import type { Architecture, DecoderSpec, WeightSource } from './types.js';
 
 export interface OpenedModel {
@@ -43,10 +44,15 @@ export function unembedRows(weights: WeightSource[]): number {
 /** Open a checkpoint folder and map it onto its architecture (UserErrors name the file, key or tensor). */
 export function openModel(dir: string): OpenedModel {
   const ckpt = openCheckpoint(dir);
-  const arch = architectureFor(ckpt.config, path.join(ckpt.dir, 'config.json'));
+  const configFile = path.join(ckpt.dir, 'config.json');
+  const arch = architectureFor(ckpt.config, configFile);
+  // The layer count first: the architecture builds per-layer settings from it.
+  checkLayerCount(ckpt, configFile);
   const configSpec = arch.spec(ckpt.config);
+  validateSpec(configSpec, configFile);
   const resolver = new RecordingResolver(ckpt, arch.prefixes);
   const weights = arch.weights(configSpec, resolver, ckpt);
+  checkWeightDtypes(ckpt, resolver.seen);
   const spec: DecoderSpec = { ...configSpec, vocabSize: unembedRows(weights) };
   return { ckpt, arch, spec, configVocab: configSpec.vocabSize, weights, tensorsRead: resolver.seen };
 }

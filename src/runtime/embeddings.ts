@@ -22,6 +22,11 @@ export class EmbeddingReader {
     this.rowBytes = this.width * 4;
   }
 
+  /** Rows of the embedding matrix: token ids 0 … rows − 1. */
+  get rows(): number {
+    return this.weight.dims[0];
+  }
+
   get dim(): number {
     return this.width;
   }

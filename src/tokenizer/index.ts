@@ -12,6 +12,8 @@ export class TextTokenizer {
     /** BOS id when the tokenizer has a BOS token (PROTOCOL §1: prepended to every prompt). */
     readonly bosId: number | undefined,
     readonly eosIds: number[],
+    /** One more than the largest id the tokenizer can produce (its model's vocabulary and added tokens). */
+    readonly vocabSize: number,
   ) {}
 
   /**
@@ -53,7 +55,7 @@ export class TextTokenizer {
     let bosId = bosText !== undefined ? tok.token_to_id(bosText) : undefined;
     if (!('bos_token' in cfg) && fallbackBosId !== undefined && tok.id_to_token(fallbackBosId) !== undefined) bosId = fallbackBosId;
     const eosId = eosText !== undefined ? tok.token_to_id(eosText) : undefined;
-    return new TextTokenizer(tok, bosId, eosId !== undefined ? [eosId] : []);
+    return new TextTokenizer(tok, bosId, eosId !== undefined ? [eosId] : [], vocabSizeOf(json));
   }
 
   /** Token ids of `text` without any special tokens added. */
@@ -69,4 +71,17 @@ export class TextTokenizer {
   uniqueIds(text: string): number[] {
     return [...new Set(this.encode(text))];
   }
+}
+
+/** One more than the largest token id in tokenizer.json (model vocabulary: a map or Unigram's list; added tokens). */
+function vocabSizeOf(json: Record<string, unknown>): number {
+  let top = -1;
+  const vocab = (json.model as { vocab?: unknown } | undefined)?.vocab;
+  if (Array.isArray(vocab)) top = vocab.length - 1;
+  else if (vocab && typeof vocab === 'object') for (const id of Object.values(vocab)) if (typeof id === 'number' && id > top) top = id;
+  for (const t of Array.isArray(json.added_tokens) ? json.added_tokens : []) {
+    const id = (t as { id?: unknown }).id;
+    if (typeof id === 'number' && id > top) top = id;
+  }
+  return top + 1;
 }

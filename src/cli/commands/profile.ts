@@ -1,6 +1,7 @@
 /** `entropylens profile`: entropy profiles of prompts, as the decoded-layers view or JSON. */
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { nonFiniteCells } from '../../lens/finite.js';
 import type { Intervention } from '../../graph/lens-head.js';
 import { METRIC_HELP } from '../../graph/metric-names.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
@@ -30,6 +31,7 @@ interface ProfileCliOptions {
   anchorIds?: string;
   scaleBlock: string[];
   skipBlock: string[];
+  allowNan?: boolean;
 }
 
 export function register(program: Command): void {
@@ -57,6 +59,7 @@ export function register(program: Command): void {
     .option('--cache-dir <dir>', 'where exported weights and graphs are cached (default: ~/.cache/entropylens)')
     .option('--device <name>', 'cpu or cuda', 'cpu')
     .option('--json', 'print one JSON document (schema in the README)')
+    .option('--allow-nan', 'exit 0 even when a profile holds NaN or Inf (printed as NaN, null in JSON)')
     .addHelpText(
       'after',
       `
@@ -158,6 +161,8 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const t1 = performance.now();
   const results: ProfileResult[] = [];
   let shown = 0;
+  const broken: string[] = [];
+  let brokenCells = 0;
   for await (const r of model.profile(prompts, {
     maxNewTokens,
     temperature,
@@ -173,6 +178,12 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     onProgress: () => bar.tick(0),
   })) {
     bar.tick();
+    const bad = nonFiniteCells(r);
+    if (bad.count > 0) {
+      brokenCells += bad.count;
+      const f = bad.first!;
+      broken.push(`prompt ${r.index + 1} (${f.metric} = ${f.value} at step ${f.step}, layer ${f.layer}${bad.count > 1 ? `, ${bad.count} values in all` : ''})`);
+    }
     if (o.json) results.push(r);
     else printHuman(model, r, shown++ === 0);
   }
@@ -198,6 +209,15 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     process.stdout.write(JSON.stringify(doc) + '\n');
   } else {
     process.stdout.write(`\nloaded in ${loadSeconds.toFixed(2)} s, generated in ${generateSeconds.toFixed(2)} s\n`);
+  }
+  if (broken.length > 0) {
+    process.stderr.write(
+      `entropylens: warning: ${brokenCells} profile value${brokenCells === 1 ? '' : 's'} of ${broken.length} prompt${broken.length === 1 ? '' : 's'} ` +
+        `${brokenCells === 1 ? 'is' : 'are'} NaN or Inf: ${broken.slice(0, 3).join('; ')}${broken.length > 3 ? '; …' : ''}. ` +
+        'The model computes non-finite numbers (a NaN or Inf weight, a broken config, or an intervention too large)' +
+        (o.allowNan ? '.\n' : '; the output above holds them (null in JSON). Pass --allow-nan to accept this and exit 0.\n'),
+    );
+    if (!o.allowNan) process.exitCode = 1;
   }
 }
 
