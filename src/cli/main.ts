@@ -3,6 +3,8 @@
 import { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { registerCommands } from './commands/index.js';
+import { packageVersion } from '../util/package.js';
+import { setProgressMode } from '../util/progress.js';
 
 // `entropylens … | head` closes stdout early: stop quietly instead of crashing on EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -14,8 +16,13 @@ const program = new Command();
 program
   .name('entropylens')
   .description('Entropy profiles of transformer LMs: the logit lens at every generated token and every block.')
+  .version(packageVersion(), '-V, --version', 'print the entropylens version')
   .option('--debug', 'show stack traces on errors')
-  .showHelpAfterError();
+  .option('--quiet', 'no progress output (bars on a terminal, a line every 30 s otherwise)')
+  .showHelpAfterError()
+  .hook('preAction', (cmd) => {
+    if (cmd.opts().quiet) setProgressMode({ quiet: true });
+  });
 
 registerCommands(program);
 

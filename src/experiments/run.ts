@@ -16,7 +16,7 @@ import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/package.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import { runLoop, type ExperimentSample, type ResultsSink, type RunLoopOptions, type RunLoopResult } from './runner.js';
-import { shardModels, shardSamples, type Shard } from './shard.js';
+import { shardModels, shardSamples, stratifiedLimit, type Shard } from './shard.js';
 import { familySampleId, familySamples, formatSamples, mmluFinish, mmluSamples, tinystoriesSamples } from './samples.js';
 import { writeRunFigures } from './figures.js';
 
@@ -134,7 +134,7 @@ export interface TinyStoriesRunOptions extends CommonRunOptions {
 export async function runTinyStories(o: TinyStoriesRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const stories = o.stories ?? (await loadTinyStories(o.dataset, { limit: o.nStories }));
-  const samples = shardSamples(limitSamples(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit), o.shard ?? null);
+  const samples = shardSamples(stratifiedLimit(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit, (s) => String(s.labels.task), o.seed), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'roneneldan/TinyStories', nStories: o.nStories, limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
   const { sink, writer, startAt } = await openSink(o, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
@@ -157,8 +157,8 @@ export interface MmluRunOptions extends CommonRunOptions {
 
 export async function runMmlu(o: MmluRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
-  const rows = await loadMmlu(o.dataset, { limit: o.limit });
-  const samples = shardSamples(limitSamples(mmluSamples(rows, o.promptType), o.limit), o.shard ?? null);
+  const rows = await loadMmlu(o.dataset);
+  const samples = shardSamples(stratifiedLimit(mmluSamples(rows, o.promptType), o.limit, (s) => String(s.labels.subject), o.seed), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
   const { sink, writer, startAt } = await openSink(o, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
@@ -186,7 +186,7 @@ export interface FormatsRunOptions extends CommonRunOptions {
 export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   if (o.maxNewTokens % o.windows !== 0) throw new UserError(`--windows ${o.windows} must divide --max-new-tokens ${o.maxNewTokens}`);
-  const samples = shardSamples(limitSamples(formatSamples(await formatPrompts(o.topicsFile)), o.limit), o.shard ?? null);
+  const samples = shardSamples(stratifiedLimit(formatSamples(await formatPrompts(o.topicsFile)), o.limit, (s) => String(s.labels.format), o.seed), o.shard ?? null);
   const metrics = o.alphas.map((a) => (a === 1 ? 'shannon' : `renyi:${a === Infinity ? 'inf' : a}`));
   const options = { topics: path.basename(o.topicsFile), limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, alphas: o.alphas, windows: o.windows, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics };
   const { sink, writer, startAt } = await openSink(o, o.model, 'formats', options, { format: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
@@ -316,10 +316,6 @@ export function interpolateDepth(v: number[], n: number): number[] {
 }
 
 // ------------------------------------------------------------------ shared
-
-function limitSamples(samples: ExperimentSample[], limit?: number): ExperimentSample[] {
-  return limit !== undefined ? samples.slice(0, limit) : samples;
-}
 
 function loopOptions(experiment: string, modelName: string, o: CommonRunOptions, gen: { maxNewTokens: number; temperature: number }, metrics: string[], startAt: number): RunLoopOptions {
   return {

@@ -6,6 +6,7 @@
  */
 import { MAX_SHARDS } from '../store/layout.js';
 import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
 
 export interface Shard {
   index: number;
@@ -75,4 +76,31 @@ export function shardModels(models: readonly string[], shard: Shard | null): num
     throw new UserError(`--shard ${shard.index}/${shard.count}: the families run splits by model and has only ${models.length} models; use at most ${models.length} shards`);
   }
   return all.filter((i) => i % shard.count === shard.index);
+}
+
+/**
+ * `--limit N`: N samples drawn stratified over `key` (each value keeps its share, largest remainders
+ * first) and at random within each value (seeded), returned in the run's order. A limit is a small,
+ * representative run: the first N samples of a run are often all one class (formats lists one format
+ * after the other).
+ */
+export function stratifiedLimit<T extends { index: number }>(samples: readonly T[], limit: number | undefined, key: (s: T) => string, seed: number): T[] {
+  if (limit === undefined || limit >= samples.length) return [...samples];
+  const groups = new Map<string, T[]>();
+  for (const s of samples) (groups.get(key(s)) ?? groups.set(key(s), []).get(key(s))!).push(s);
+  const n = samples.length;
+  const entries = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const quota = entries.map(([, g]) => Math.floor((limit * g.length) / n));
+  let left = limit - quota.reduce((a, b) => a + b, 0);
+  const byRemainder = entries.map(([, g], i) => ({ i, r: (limit * g.length) / n - quota[i] })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of byRemainder) {
+    if (left === 0) break;
+    if (quota[i] < entries[i][1].length) {
+      quota[i]++;
+      left--;
+    }
+  }
+  const rng = new Rng(seed >>> 0);
+  const picked = entries.flatMap(([, g], i) => rng.shuffle(g).slice(0, quota[i]));
+  return picked.sort((a, b) => a.index - b.index);
 }

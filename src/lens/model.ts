@@ -46,6 +46,19 @@ export interface LoadOptions {
  */
 export type PromptInput = string | { text: string; stream?: number } | { ids: number[]; stream?: number };
 
+/** Consecutive windows of `size` items from any (async) iterable, read lazily. */
+async function* windowsOf<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let chunk: T[] = [];
+  for await (const item of items) {
+    chunk.push(item);
+    if (chunk.length === size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
 /** JSON.stringify replacer keeping NaN and ±Infinity apart (they would all print as null). */
 function exactNumbers(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
@@ -170,57 +183,69 @@ export class LensModel {
     await this.sessions.get(key, () => this.openSession(key, lens));
   }
 
-  /** Profile prompts, yielding each prompt's result in input order as soon as it and all before it are done. */
-  async *profile(prompts: PromptInput[], opts: ProfileOptions = {}): AsyncGenerator<ProfileResult> {
+  /**
+   * Profile prompts, yielding each prompt's result in input order as soon as it and all before it
+   * are done. Prompts may come from any (async) iterable and are read, tokenized and batched one
+   * window at a time (`promptWindow`, default 512 or 32 batches), sorted by length within the window:
+   * memory stays flat in the number of prompts, and results stream out window by window.
+   */
+  async *profile(prompts: Iterable<PromptInput> | AsyncIterable<PromptInput>, opts: ProfileOptions = {}): AsyncGenerator<ProfileResult> {
     const o = profileSettings(opts, this.spec);
-
-    // Tokenize and check every prompt before any work starts.
-    const items: PromptItem[] = prompts.map((p, i) => ({
-      index: i,
-      stream: typeof p === 'object' && p.stream !== undefined ? p.stream : i,
-      ...this.promptIds(p, i, o.bos),
-    }));
-    for (const it of items) {
-      if (it.ids.length + o.maxNew - 1 > this.spec.maxPositions) {
-        throw new UserError(
-          `prompt ${it.index + 1} has ${it.ids.length} tokens; with --max-new-tokens ${o.maxNew} it needs ${it.ids.length + o.maxNew - 1} positions, ` +
-            `more than the model's context of ${this.spec.maxPositions}; shorten the prompt or lower --max-new-tokens`,
-        );
-      }
-    }
-    // Batches of similar lengths waste less on padding; results still come out in input order.
-    const order = o.sortByLength ? [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index) : items;
-    const batches: PromptItem[][] = [];
-    for (let start = 0; start < order.length; start += o.batchSize) batches.push(order.slice(start, start + o.batchSize));
-
+    const window = opts.promptWindow ?? Math.max(512, 32 * o.batchSize);
+    if (!Number.isInteger(window) || window < 1) throw new UserError(`promptWindow must be a positive integer, got ${window}`);
+    const total = Array.isArray(prompts) ? prompts.length : undefined;
     const key = this.graphKey(o.lens);
     const lease = this.sessions.acquire(key, () => this.openSession(key, o.lens));
     try {
-      const session = await lease.session;
-      // This call's own cache buffers (concurrent profile() calls never share them), sized for its largest batch.
-      const slots = Math.max(0, ...batches.map((b) => b.length * cacheSlots(b, o.maxNew)));
-      const pool = new KvPool(slots * this.spec.nKvHeads * this.spec.headDim, session.inputNames.filter((n) => n.startsWith('past_key_values.')).length);
-      const eos = new Set(this.spec.eosTokenIds.length ? this.spec.eosTokenIds : this.tokenizer?.eosIds ?? []);
-      const ctx = { session, pool, embeddings: this.embeddings, spec: this.spec, wholePrompts: this.ropeDependsOnLength, eos };
-      const ready = new Map<number, ProfileResult>();
-      let next = 0;
+      let session: GraphSession | undefined;
       let finished = 0;
-      for (const batch of batches) {
-        const results = await generateBatch(ctx, batch, o);
-        for (const r of results) {
-          r.completion = this.tokenizer ? this.tokenizer.decode(r.generatedIds) : null;
-          for (const [alias, name] of Object.entries(o.aliases)) r.metrics[alias] = r.metrics[name];
-          if (o.windows !== undefined) {
-            r.windows = {};
-            for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, o.windows);
+      let index = 0;
+      for await (const chunk of windowsOf(prompts, window)) {
+        // Tokenize and check this window's prompts before any of them runs.
+        const items: PromptItem[] = chunk.map((p, i) => ({
+          index: index + i,
+          stream: typeof p === 'object' && p.stream !== undefined ? p.stream : index + i,
+          ...this.promptIds(p, index + i, o.bos),
+        }));
+        index += chunk.length;
+        for (const it of items) {
+          if (it.ids.length + o.maxNew - 1 > this.spec.maxPositions) {
+            throw new UserError(
+              `prompt ${it.index + 1} has ${it.ids.length} tokens; with --max-new-tokens ${o.maxNew} it needs ${it.ids.length + o.maxNew - 1} positions, ` +
+                `more than the model's context of ${this.spec.maxPositions}; shorten the prompt or lower --max-new-tokens`,
+            );
           }
-          ready.set(r.index, r);
         }
-        finished += batch.length;
-        opts.onProgress?.(finished, order.length);
-        while (ready.has(next)) {
-          yield ready.get(next)!;
-          ready.delete(next++);
+        session ??= await lease.session;
+        // Batches of similar lengths waste less on padding; results still come out in input order.
+        const order = o.sortByLength ? [...items].sort((a, b) => a.ids.length - b.ids.length || a.index - b.index) : items;
+        const batches: PromptItem[][] = [];
+        for (let start = 0; start < order.length; start += o.batchSize) batches.push(order.slice(start, start + o.batchSize));
+        // This window's own cache buffers (concurrent profile() calls never share them), sized for its largest batch.
+        let slots = 0;
+        for (const b of batches) slots = Math.max(slots, b.length * cacheSlots(b, o.maxNew));
+        const pool = new KvPool(slots * this.spec.nKvHeads * this.spec.headDim, session.inputNames.filter((n) => n.startsWith('past_key_values.')).length);
+        const eos = new Set(this.spec.eosTokenIds.length ? this.spec.eosTokenIds : this.tokenizer?.eosIds ?? []);
+        const ctx = { session, pool, embeddings: this.embeddings, spec: this.spec, wholePrompts: this.ropeDependsOnLength, eos };
+        const ready = new Map<number, ProfileResult>();
+        let next = items[0]?.index ?? 0;
+        for (const batch of batches) {
+          const results = await generateBatch(ctx, batch, o);
+          for (const r of results) {
+            r.completion = this.tokenizer ? this.tokenizer.decode(r.generatedIds) : null;
+            for (const [alias, name] of Object.entries(o.aliases)) r.metrics[alias] = r.metrics[name];
+            if (o.windows !== undefined) {
+              r.windows = {};
+              for (const [name, m] of Object.entries(r.metrics)) r.windows[name] = windowMeans(m, o.windows);
+            }
+            ready.set(r.index, r);
+          }
+          finished += batch.length;
+          opts.onProgress?.(finished, total);
+          while (ready.has(next)) {
+            yield ready.get(next)!;
+            ready.delete(next++);
+          }
         }
       }
     } finally {

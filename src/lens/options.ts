@@ -44,8 +44,10 @@ export interface ProfileOptions {
    * (or metrics) than the last build a new graph and session.
    */
   lensGroups?: number;
-  /** Called after each batch with the number of prompts finished so far. */
-  onProgress?: (done: number, total: number) => void;
+  /** Called after each batch: prompts done, and the total when the prompts came as an array. */
+  onProgress?: (done: number, total: number | undefined) => void;
+  /** Prompts read, tokenized and sorted by length at a time (default max(512, 32 batches)): memory is flat in the prompt count. */
+  promptWindow?: number;
 }
 
 const DEFAULT_METRICS = 'shannon';

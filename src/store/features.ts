@@ -77,6 +77,14 @@ export function profilesOf(rows: readonly ResultRow[], metric: string, windows?:
   return { rows: picked, X, nFeatures, duplicates, nonFinite };
 }
 
+/** The label each experiment's evaluation predicts (and its figures group by). */
+export const EXPERIMENT_LABEL: Readonly<Record<string, string>> = { tinystories: 'task', mmlu: 'correct', formats: 'format', families: 'family' };
+
+/** The label to use when none is given: the experiment's own, else `correct` (the MMLU reference's). */
+export function defaultLabel(experiment: string): string {
+  return EXPERIMENT_LABEL[experiment] ?? 'correct';
+}
+
 /** Names `labelValues` accepts besides the stored label columns. */
 export const DERIVED_LABELS = ['task', 'model', 'experiment'] as const;
 
@@ -98,7 +106,8 @@ export function labelValues(rows: readonly ResultRow[], name: string): LabelValu
   }
   if (!has(name)) {
     const cols = Object.keys(rows[0].labels);
-    throw new UserError(`no label column '${name}' in the results; available: ${[...cols, 'model', 'experiment', ...(cols.includes('prompt_type') ? ['task'] : [])].join(', ')}`);
+    const available = new Set([...cols, ...(cols.includes('prompt_type') ? ['task'] : []), 'model', 'experiment']);
+    throw new UserError(`no label column '${name}' in the results; available: ${[...available].join(', ')}`);
   }
   return rows.map((r) => r.labels[name] ?? null);
 }

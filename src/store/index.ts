@@ -6,4 +6,4 @@ export { duplicateRows, mergeDataset, type MergeResult } from './merge.js';
 export { datasetStatus, formatStatus, type DatasetStatus, type ShardStatus } from './status.js';
 export { sameModel } from './layout.js';
 export { DamagedPartError } from './parquet.js';
-export { profilesOf, rowFeatures, isFiniteRow, labelValues, DERIVED_LABELS, type Profiles } from './features.js';
+export { profilesOf, rowFeatures, isFiniteRow, labelValues, defaultLabel, EXPERIMENT_LABEL, DERIVED_LABELS, type Profiles } from './features.js';

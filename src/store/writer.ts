@@ -41,11 +41,16 @@ export interface OpenOptions {
   onDropped?: (file: string) => void;
 }
 
-/** Options that differ between the manifest and this run, as `name: a on disk vs b now` lines. */
+/** A run option's key as the CLI spells it: `maxNewTokens` → `--max-new-tokens`. */
+export function cliSpelling(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Options that differ between the manifest and this run, as `--option: a on disk vs b now` lines. */
 export function optionDifferences(onDisk: Record<string, unknown>, now: Record<string, unknown>): string[] {
   return Object.keys({ ...onDisk, ...now })
     .filter((k) => JSON.stringify(onDisk[k]) !== JSON.stringify(now[k]))
-    .map((k) => `${k}: ${JSON.stringify(onDisk[k])} on disk vs ${JSON.stringify(now[k])} now`);
+    .map((k) => `${cliSpelling(k)}: ${JSON.stringify(onDisk[k])} on disk vs ${JSON.stringify(now[k])} now`);
 }
 
 function cannotWrite(dir: string, err: unknown): UserError {

@@ -1,9 +1,29 @@
-/** A one-line progress bar on stderr with rate and ETA. Silent when stderr is not a TTY unless forced. */
+/**
+ * Progress on stderr with rate and ETA: a bar redrawn in place on a terminal; off a terminal (a batch
+ * job's log) a plain line every `intervalSeconds` (30 by default, ENTROPYLENS_PROGRESS_SECONDS), so
+ * a long job shows it is alive without flooding its log. `--quiet` turns both off.
+ */
+
+export interface ProgressMode {
+  quiet: boolean;
+  intervalSeconds: number;
+}
+
+const mode: ProgressMode = {
+  quiet: process.env.ENTROPYLENS_QUIET === '1',
+  intervalSeconds: Number(process.env.ENTROPYLENS_PROGRESS_SECONDS) > 0 ? Number(process.env.ENTROPYLENS_PROGRESS_SECONDS) : 30,
+};
+
+/** Process-wide progress settings (the CLI's --quiet). */
+export function setProgressMode(m: Partial<ProgressMode>): void {
+  Object.assign(mode, m);
+}
+
 export interface ProgressOptions {
   total: number;
   label?: string;
   unit?: string;
-  /** Write even when stderr is not a terminal (one line per update, throttled). */
+  /** Write on every update even off a terminal (tests). */
   force?: boolean;
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 }
@@ -17,7 +37,8 @@ export class ProgressBar {
 
   constructor(private readonly opts: ProgressOptions) {
     this.stream = opts.stream ?? process.stderr;
-    this.enabled = Boolean(this.stream.isTTY) || Boolean(opts.force);
+    this.enabled = !mode.quiet || Boolean(opts.force);
+    this.lastDraw = this.start;
   }
 
   /** Set the total once it is known (e.g. after listing the work). */
@@ -28,7 +49,8 @@ export class ProgressBar {
   tick(n = 1): void {
     this.done += n;
     const now = Date.now();
-    if (now - this.lastDraw < (this.stream.isTTY ? 100 : 2000) && this.done < this.opts.total) return;
+    const every = this.stream.isTTY || this.opts.force ? 100 : mode.intervalSeconds * 1000;
+    if (now - this.lastDraw < every) return;
     this.lastDraw = now;
     this.draw();
   }
@@ -43,13 +65,21 @@ export class ProgressBar {
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    const line = `${label} [${bar}] ${this.done}/${total} ${rate.toFixed(2)} ${unit}/s ETA ${formatSeconds(eta)}`;
-    if (this.stream.isTTY) this.stream.write(`\r${line}\x1b[K`);
-    else this.stream.write(line + '\n');
+    if (total <= 0) {
+      // The total is not known (a stream of prompts): the count and the rate.
+      const line = `${label}: ${this.done} ${unit}, ${rate.toFixed(2)} ${unit}/s, elapsed ${formatSeconds(elapsed)}`;
+      this.stream.write(this.stream.isTTY ? `\r${line}\x1b[K` : `${new Date().toISOString().slice(0, 19)}Z ${line}\n`);
+    } else if (this.stream.isTTY) {
+      this.stream.write(`\r${label} [${bar}] ${this.done}/${total} ${rate.toFixed(2)} ${unit}/s ETA ${formatSeconds(eta)}\x1b[K`);
+    } else {
+      const pct = total > 0 ? ` (${(100 * frac).toFixed(0)}%)` : '';
+      this.stream.write(`${new Date().toISOString().slice(0, 19)}Z ${label}: ${this.done}/${total} ${unit}${pct}, ${rate.toFixed(2)} ${unit}/s, elapsed ${formatSeconds(elapsed)}, ETA ${formatSeconds(eta)}\n`);
+    }
   }
 
+  /** The final state: on a terminal the bar's last draw; off one, a closing line only for work that took long enough to report. */
   finish(): void {
-    this.draw();
+    if (this.stream.isTTY || this.opts.force || Date.now() - this.start >= mode.intervalSeconds * 1000) this.draw();
     if (this.enabled && this.stream.isTTY) this.stream.write('\n');
   }
 }

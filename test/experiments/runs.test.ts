@@ -123,7 +123,7 @@ describe('entropylens run', () => {
     const out = path.join(root, 'ts');
     const r = runCli(['run', 'tinystories', '--model', model, '--dataset', stories, '--n-stories', '5', '--max-new-tokens', '3', '--out', out, '--cache-dir', cache]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /other options.*maxNewTokens: 2 on disk vs 3 now/);
+    assert.match(r.stderr, /other options.*--max-new-tokens: 2 on disk vs 3 now/);
   });
 
   it('kill test: SIGKILL after some shards, rerun → every sample once, equal to an uninterrupted run', async () => {

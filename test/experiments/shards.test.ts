@@ -102,7 +102,7 @@ describe('sharded runs (--shard i/N)', () => {
 
     const refused = runCli(args(out, '--shard', '1/3', '--max-new-tokens', '4'));
     assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /other options \(maxNewTokens: 3 on disk vs 4 now\)/);
+    assert.match(refused.stderr, /other options \(--max-new-tokens: 3 on disk vs 4 now\)/);
     const otherCount = runCli(args(out, '--shard', '1/4'));
     assert.match(otherCount.stderr, /split into 3 shards/);
 

@@ -4,7 +4,6 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 
-const DEFAULT_LABEL: Record<string, string> = { tinystories: 'task', mmlu: 'correct', formats: 'format' };
 
 export function register(program: Command): void {
   program
@@ -19,7 +18,7 @@ export function register(program: Command): void {
     .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string; partial?: boolean }) => {
       const { matrixOf, writeRunFigures } = await import('../../experiments/figures.js');
       const { heatmap, renderSpec } = await import('../../plot/index.js');
-      const { isFiniteRow, readResults } = await import('../../store/index.js');
+      const { defaultLabel, isFiniteRow, readResults } = await import('../../store/index.js');
       const data = await readResults(results, { metric: o.metric, partial: o.partial });
       const finite = data.rows.filter(isFiniteRow);
       if (finite.length < data.rows.length) process.stdout.write(`note: ${data.rows.length - finite.length} rows whose values hold NaN or Inf are left out of the figures\n`);
@@ -36,7 +35,7 @@ export function register(program: Command): void {
         if (shannon.every((r) => byId.has(r.sample_id))) embedding = shannon.map((r) => byId.get(r.sample_id)!);
       }
       const rows = experiment === 'families' && embedding ? data.rows.filter((r) => r.metric === 'shannon') : data.rows;
-      const pngs = await writeRunFigures(results, experiment, rows, { label: o.label ?? DEFAULT_LABEL[experiment], embedding, dirName });
+      const pngs = await writeRunFigures(results, experiment, rows, { label: o.label ?? (experiment === 'families' ? undefined : defaultLabel(experiment)), embedding, dirName });
       if (o.sample) {
         const picked = data.rows.filter((r) => r.sample_id === o.sample);
         if (picked.length === 0) throw new UserError(`--sample '${o.sample}' is not in ${results}`);

@@ -1,11 +1,13 @@
 /** `entropylens profile`: entropy profiles of prompts, as the decoded-layers view or JSON. */
 import fs from 'node:fs';
+import readline from 'node:readline';
 import type { Command } from 'commander';
 import { nonFiniteCells } from '../../lens/finite.js';
 import type { Intervention } from '../../graph/lens-head.js';
 import { METRIC_HELP } from '../../graph/metric-names.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
+import { openRegularFileSync } from '../../util/files.js';
 import { ProgressBar } from '../../util/progress.js';
 import { collect, intArg, numberArg, resolveModel, threadsArg } from '../args.js';
 import { printHuman } from '../view.js';
@@ -76,31 +78,65 @@ lens is the model's own output distribution. Entropies are in nats.`,
     });
 }
 
-function readPrompts(o: ProfileCliOptions): PromptInput[] {
-  const prompts: PromptInput[] = o.prompt.map((text) => ({ text }));
-  if (o.promptsFile) {
-    let text: string;
-    try {
-      text = fs.readFileSync(o.promptsFile, 'utf8');
-    } catch (err) {
-      throw new UserError(`--prompts-file ${o.promptsFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+/**
+ * The prompts of a run, read lazily: --prompt texts, then --prompts-file line by line, then
+ * --input-ids. A prompts file is JSONL (each line an object with a "prompt" or "text" field) or, when
+ * its first non-empty line is not a JSON object, plain text with one prompt per line.
+ */
+async function* readPrompts(o: ProfileCliOptions): AsyncGenerator<PromptInput> {
+  for (const text of o.prompt) yield { text };
+  if (o.promptsFile) yield* promptsFromFile(o.promptsFile);
+  for (const ids of o.inputIds) yield { ids: parseIdList(ids, '--input-ids') };
+}
+
+async function* promptsFromFile(file: string): AsyncGenerator<PromptInput> {
+  const fd = openRegularFileSync(file, '--prompts-file');
+  const lines = readline.createInterface({ input: fs.createReadStream('', { fd, encoding: 'utf8' }), crlfDelay: Infinity });
+  let jsonl: boolean | undefined;
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    jsonl ??= line.trimStart().startsWith('{');
+    if (!jsonl) {
+      yield { text: line };
+      continue;
     }
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      let row: unknown;
-      try {
-        row = JSON.parse(line);
-      } catch {
-        throw new UserError(`--prompts-file ${o.promptsFile}, line ${i + 1}: not valid JSON`);
-      }
-      const p = (row as { prompt?: unknown }).prompt;
-      if (typeof p !== 'string') throw new UserError(`--prompts-file ${o.promptsFile}, line ${i + 1}: needs a string field "prompt"`);
-      prompts.push({ text: p });
-    });
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw new UserError(`--prompts-file ${file}, line ${n}: not valid JSON (the file is JSONL, as its first line is a JSON object)`);
+    }
+    const r = row as { prompt?: unknown; text?: unknown };
+    const p = typeof r.prompt === 'string' ? r.prompt : r.text;
+    if (typeof p !== 'string') throw new UserError(`--prompts-file ${file}, line ${n}: needs a string field "prompt" (or "text")`);
+    yield { text: p };
   }
-  for (const ids of o.inputIds) prompts.push({ ids: parseIdList(ids, '--input-ids') });
-  if (prompts.length === 0) throw new UserError('no prompt given: use --prompt TEXT, --prompts-file FILE or --input-ids 1,2,3');
-  return prompts;
+}
+
+/** Lines with a prompt in a prompts file (a quick pass for the progress total), or undefined for a non-file. */
+function countPromptLines(file: string): number | undefined {
+  try {
+    if (!fs.statSync(file).isFile()) return undefined;
+    let count = 0;
+    const buf = Buffer.alloc(1 << 20);
+    const fd = fs.openSync(file, 'r');
+    let last = 10;
+    try {
+      for (let got; (got = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) {
+        for (let i = 0; i < got; i++) {
+          if (buf[i] === 10 && last !== 10) count++;
+          last = buf[i];
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return count + (last !== 10 ? 1 : 0);
+  } catch {
+    return undefined;
+  }
 }
 
 export function parseIdList(text: string, option: string): number[] {
@@ -139,7 +175,9 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   }
   if (o.device !== 'cpu' && o.device !== 'cuda') throw new UserError(`--device '${o.device}': expected cpu or cuda`);
   const interventions = parseInterventions(o.scaleBlock, o.skipBlock);
-  const prompts = readPrompts(o);
+  if (o.prompt.length === 0 && !o.promptsFile && o.inputIds.length === 0) throw new UserError('no prompt given: use --prompt TEXT, --prompts-file FILE or --input-ids 1,2,3');
+  const fileCount = o.promptsFile ? countPromptLines(o.promptsFile) : 0;
+  const total = fileCount === undefined ? undefined : o.prompt.length + fileCount + o.inputIds.length;
 
   const t0 = performance.now();
   const dir = await resolveModel(modelArg);
@@ -157,13 +195,17 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: { metrics: o.metrics, topK, batchSize, anchorIds, interventions } });
   const loadSeconds = (performance.now() - t0) / 1000;
 
-  const bar = new ProgressBar({ total: prompts.length, label: 'profiling', unit: 'prompts' });
+  const bar = new ProgressBar({ total: total ?? 0, label: 'profiling', unit: 'prompts' });
   const t1 = performance.now();
-  const results: ProfileResult[] = [];
   let shown = 0;
+  // --json streams one document: its head now, each result as it is ready, the tail at the end.
+  if (o.json) {
+    const head = { model: { path: model.dir, model_type: model.spec.modelType, n_layers: model.spec.nLayers, d_model: model.spec.dModel, vocab_size: model.spec.vocabSize } };
+    process.stdout.write(JSON.stringify(head).slice(0, -1) + ',"results":[');
+  }
   const broken: string[] = [];
   let brokenCells = 0;
-  for await (const r of model.profile(prompts, {
+  for await (const r of model.profile(readPrompts(o), {
     maxNewTokens,
     temperature,
     seed,
@@ -184,29 +226,18 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
       const f = bad.first!;
       broken.push(`prompt ${r.index + 1} (${f.metric} = ${f.value} at step ${f.step}, layer ${f.layer}${bad.count > 1 ? `, ${bad.count} values in all` : ''})`);
     }
-    if (o.json) results.push(r);
+    if (o.json) process.stdout.write((shown++ === 0 ? '' : ',') + JSON.stringify(resultJson(r)));
     else printHuman(model, r, shown++ === 0);
   }
   bar.finish();
   const generateSeconds = (performance.now() - t1) / 1000;
   await model.close();
   if (o.json) {
-    const doc = {
-      model: { path: model.dir, model_type: model.spec.modelType, n_layers: model.spec.nLayers, d_model: model.spec.dModel, vocab_size: model.spec.vocabSize },
-      results: results.map((r) => ({
-        prompt: r.prompt,
-        input_ids: r.inputIds,
-        generated_ids: r.generatedIds,
-        completion: r.completion,
-        metrics: r.metrics,
-        ...(r.windows ? { windows: r.windows } : {}),
-        argmax: r.argmax,
-        ...(r.topk ? { topk: r.topk } : {}),
-      })),
+    const tail = {
       timing: { load_seconds: round(loadSeconds), generate_seconds: round(generateSeconds) },
       memory: { peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
     };
-    process.stdout.write(JSON.stringify(doc) + '\n');
+    process.stdout.write('],' + JSON.stringify(tail).slice(1) + '\n');
   } else {
     process.stdout.write(`\nloaded in ${loadSeconds.toFixed(2)} s, generated in ${generateSeconds.toFixed(2)} s\n`);
   }
@@ -219,6 +250,20 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     );
     if (!o.allowNan) process.exitCode = 1;
   }
+}
+
+/** One result as `--json` prints it (snake_case; the README documents the schema). */
+function resultJson(r: ProfileResult): Record<string, unknown> {
+  return {
+    prompt: r.prompt,
+    input_ids: r.inputIds,
+    generated_ids: r.generatedIds,
+    completion: r.completion,
+    metrics: r.metrics,
+    ...(r.windows ? { windows: r.windows } : {}),
+    argmax: r.argmax,
+    ...(r.topk ? { topk: r.topk } : {}),
+  };
 }
 
 function round(v: number): number {

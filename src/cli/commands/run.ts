@@ -28,7 +28,7 @@ interface Common {
 function addCommon(cmd: Command, defaultOut: string): Command {
   return cmd
     .option('--out <dir>', `results folder (Parquet shards + manifest.json); an existing run there is resumed`, defaultOut)
-    .option('--limit <n>', 'use only the first N samples')
+    .option('--limit <n>', 'use N samples, drawn stratified over the experiment\'s label (tinystories: task, mmlu: subject, formats: format) and at random (--seed) within each')
     .option('--batch-size <n>', 'prompts per forward pass', '8')
     .option('--seed <n>', 'seed of sampling and scrambles', '0')
     .option('--update-steps <n>', 'write a shard every N samples (a killed run loses at most one shard)', '64')
