@@ -6,6 +6,27 @@ function quote(model: LensModel, id: number): string {
   return t === null ? `#${id}` : JSON.stringify(t);
 }
 
+/**
+ * A metric value for the table: four decimals, scientific notation where that would hide the number
+ * (|v| < 0.001, e.g. moment:2 ≈ 1e-5, or ≥ 100000), and zero without a sign (kl:final's last layer).
+ */
+export function formatValue(v: number): string {
+  if (v === 0) return '0';
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a < 1e-3 || a >= 1e5) return v.toExponential(3);
+  return v.toFixed(4);
+}
+
+/** Metric columns in groups that fit the terminal (or 100 columns) beside the layer and top-1 columns. */
+export function columnGroups(names: string[], width: number, budget: number): string[][] {
+  const fixed = 4 + 5 + 2 + 24; // indent, layer, gap, a top-1 token
+  const per = Math.max(1, Math.floor((budget - fixed) / (width + 2)));
+  const groups: string[][] = [];
+  for (let i = 0; i < names.length; i += per) groups.push(names.slice(i, i + per));
+  return groups;
+}
+
 /** The reference's decoded-layers view: per step the chosen token, per layer the metrics and the lens' top-1 token. */
 export function printHuman(model: LensModel, r: ProfileResult, first: boolean): void {
   const out: string[] = [];
@@ -14,21 +35,25 @@ export function printHuman(model: LensModel, r: ProfileResult, first: boolean): 
   const head = r.prompt !== null ? JSON.stringify(r.prompt) : `ids [${r.inputIds.join(', ')}]`;
   out.push(`prompt ${r.index + 1}: ${head} (${r.inputIds.length} tokens)`);
   if (r.completion !== null) out.push(`completion: ${JSON.stringify(r.completion)}`);
-  const width = Math.max(8, ...names.map((n) => n.length));
+  const width = Math.max(10, ...names.map((n) => n.length));
+  const groups = columnGroups(names, width, Math.max(80, process.stdout.columns ?? 100));
   for (let t = 0; t < r.generatedIds.length; t++) {
     out.push(`  step ${t} → ${quote(model, r.generatedIds[t])}`);
-    out.push(`    ${'layer'.padStart(5)}  ${names.map((n) => n.padStart(width)).join('  ')}  lens top-1${r.topk ? ' / top-k (p)' : ''}`);
-    for (let l = 0; l < r.argmax[t].length; l++) {
-      const vals = names.map((n) => r.metrics[n][t][l].toFixed(4).padStart(width)).join('  ');
-      let tail = quote(model, r.argmax[t][l]);
-      if (r.topk) tail = r.topk.ids[t][l].map((id, j) => `${quote(model, id)} ${r.topk!.probs[t][l][j].toFixed(3)}`).join(', ');
-      out.push(`    ${String(l).padStart(5)}  ${vals}  ${tail}`);
-    }
+    groups.forEach((group, g) => {
+      const last = g === groups.length - 1;
+      out.push(`    ${'layer'.padStart(5)}  ${group.map((n) => n.padStart(width)).join('  ')}${last ? `  lens top-1${r.topk ? ' / top-k (p)' : ''}` : ''}`);
+      for (let l = 0; l < r.argmax[t].length; l++) {
+        const vals = group.map((n) => formatValue(r.metrics[n][t][l]).padStart(width)).join('  ');
+        let tail = '';
+        if (last) tail = `  ${r.topk ? r.topk.ids[t][l].map((id, j) => `${quote(model, id)} ${r.topk!.probs[t][l][j].toFixed(3)}`).join(', ') : quote(model, r.argmax[t][l])}`;
+        out.push(`    ${String(l).padStart(5)}  ${vals}${tail}`);
+      }
+    });
   }
   if (r.windows) {
     for (const [n, w] of Object.entries(r.windows)) {
       out.push(`  ${n}, mean over ${w.length} window(s) of steps, per layer:`);
-      w.forEach((row, i) => out.push(`    window ${i}: ${row.map((v) => v.toFixed(4)).join(' ')}`));
+      w.forEach((row, i) => out.push(`    window ${i}: ${row.map(formatValue).join(' ')}`));
     }
   }
   process.stdout.write(out.join('\n') + '\n');

@@ -8,6 +8,7 @@ import { METRIC_HELP } from '../../graph/metric-names.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { openRegularFileSync } from '../../util/files.js';
+import { packageVersion } from '../../util/package.js';
 import { ProgressBar } from '../../util/progress.js';
 import { collect, intArg, numberArg, resolveModel, threadsArg } from '../args.js';
 import { printHuman } from '../view.js';
@@ -188,7 +189,19 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     const { TextTokenizer } = await import('../../tokenizer/index.js');
     const tokenizer = TextTokenizer.load(dir);
     if (!tokenizer) throw new UserError(`--anchors needs a tokenizer, and ${dir} has no tokenizer.json; use --anchor-ids`);
-    const ids = o.anchors.split(',').filter((s) => s.length > 0).flatMap((s) => tokenizer.uniqueIds(s));
+    // An anchor is one token: a string's first token; a longer string is said so.
+    const ids = o.anchors
+      .split(',')
+      .filter((s) => s.length > 0)
+      .map((s) => {
+        const toks = tokenizer.encode(s);
+        if (toks.length === 0) throw new UserError(`--anchors: ${JSON.stringify(s)} tokenizes to nothing`);
+        if (toks.length > 1) {
+          const pieces = toks.map((id) => JSON.stringify(tokenizer.decode([id]))).join(' + ');
+          process.stderr.write(`entropylens: note: --anchors ${JSON.stringify(s)} is ${toks.length} tokens (${pieces}); its first token ${JSON.stringify(tokenizer.decode([toks[0]]))} is the anchor\n`);
+        }
+        return toks[0];
+      });
     anchorIds = [...new Set([...(anchorIds ?? []), ...ids])];
   }
   const { LensModel } = await import('../../lens/model.js');
@@ -200,8 +213,26 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   let shown = 0;
   // --json streams one document: its head now, each result as it is ready, the tail at the end.
   if (o.json) {
-    const head = { model: { path: model.dir, model_type: model.spec.modelType, n_layers: model.spec.nLayers, d_model: model.spec.dModel, vocab_size: model.spec.vocabSize } };
+    const head = {
+      entropylens: { version: packageVersion() },
+      model: { path: model.dir, model_type: model.spec.modelType, n_layers: model.spec.nLayers, d_model: model.spec.dModel, vocab_size: model.spec.vocabSize },
+      options: {
+        max_new_tokens: maxNewTokens,
+        temperature,
+        seed,
+        metrics: o.metrics.split(',').map((m) => m.trim()).filter((m) => m),
+        windows: windows ?? null,
+        top_k: topK,
+        batch_size: batchSize,
+        bos: o.bos,
+        stop_at_eos: Boolean(o.stopAtEos),
+        anchors: anchorIds ? anchorIds.map((id) => ({ id, token: model.tokenText(id) })) : null,
+        interventions: interventions.map((iv) => ({ kind: iv.kind, layer: iv.layer, ...(iv.kind === 'scale' ? { factor: iv.factor } : {}) })),
+      },
+    };
     process.stdout.write(JSON.stringify(head).slice(0, -1) + ',"results":[');
+  } else if (anchorIds) {
+    process.stdout.write(`anchors: ${anchorIds.map((id) => `${JSON.stringify(model.tokenText(id) ?? '')} (#${id})`).join(', ')}\n\n`);
   }
   const broken: string[] = [];
   let brokenCells = 0;
@@ -226,7 +257,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
       const f = bad.first!;
       broken.push(`prompt ${r.index + 1} (${f.metric} = ${f.value} at step ${f.step}, layer ${f.layer}${bad.count > 1 ? `, ${bad.count} values in all` : ''})`);
     }
-    if (o.json) process.stdout.write((shown++ === 0 ? '' : ',') + JSON.stringify(resultJson(r)));
+    if (o.json) process.stdout.write((shown++ === 0 ? '' : ',') + JSON.stringify(resultJson(r, (id) => model.tokenText(id))));
     else printHuman(model, r, shown++ === 0);
   }
   bar.finish();
@@ -253,16 +284,19 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
 }
 
 /** One result as `--json` prints it (snake_case; the README documents the schema). */
-function resultJson(r: ProfileResult): Record<string, unknown> {
+function resultJson(r: ProfileResult, text: (id: number) => string | null): Record<string, unknown> {
+  const tokens = (ids: number[][]): (string | null)[][] => ids.map((row) => row.map(text));
   return {
     prompt: r.prompt,
     input_ids: r.inputIds,
     generated_ids: r.generatedIds,
+    generated_tokens: r.generatedIds.map(text),
     completion: r.completion,
     metrics: r.metrics,
     ...(r.windows ? { windows: r.windows } : {}),
     argmax: r.argmax,
-    ...(r.topk ? { topk: r.topk } : {}),
+    argmax_tokens: tokens(r.argmax),
+    ...(r.topk ? { topk: { ids: r.topk.ids, tokens: r.topk.ids.map(tokens), probs: r.topk.probs } } : {}),
   };
 }
 
