@@ -43,7 +43,11 @@ describe('entropylens profile', () => {
     const r = runCli(args);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(doc).sort(), ['memory', 'model', 'results', 'timing']);
+    assert.deepEqual(Object.keys(doc).sort(), ['entropylens', 'memory', 'model', 'options', 'results', 'timing']);
+    assert.match(doc.entropylens.version, /^\d+\.\d+\.\d+/);
+    assert.deepEqual(doc.options.metrics, ['shannon', 'renyi:0.5']);
+    assert.equal(doc.options.max_new_tokens, 6);
+    assert.equal(doc.options.top_k, 3);
     assert.ok(Number.isInteger(doc.memory.peak_rss_mb) && doc.memory.peak_rss_mb > 30, `peak RSS ${doc.memory.peak_rss_mb} MB`);
     assert.deepEqual(doc.model, { path: GPT2, model_type: 'gpt2', n_layers: 3, d_model: 64, vocab_size: 320 });
     assert.equal(typeof doc.timing.load_seconds, 'number');
