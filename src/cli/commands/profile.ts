@@ -35,6 +35,8 @@ interface ProfileCliOptions {
   scaleBlock: string[];
   skipBlock: string[];
   allowNan?: boolean;
+  out?: string;
+  npz?: string;
 }
 
 export function register(program: Command): void {
@@ -63,6 +65,8 @@ export function register(program: Command): void {
     .option('--device <name>', 'cpu or cuda', 'cpu')
     .option('--json', 'print one JSON document (schema in the README)')
     .option('--allow-nan', 'exit 0 even when a profile holds NaN or Inf (printed as NaN, null in JSON)')
+    .option('--out <dir>', 'also write the results as a dataset (Parquet + manifest, as `run` does: evaluate, plot, pandas, DuckDB read it); an existing one with the same options is resumed')
+    .option('--npz <file>', 'also write NumPy arrays (metric → [prompts, steps, layers], ids; numpy.load reads them)')
     .addHelpText(
       'after',
       `
@@ -236,7 +240,24 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   }
   const broken: string[] = [];
   let brokenCells = 0;
-  for await (const r of model.profile(readPrompts(o), {
+  // --out: a dataset of its own; prompts already in it (same options) are skipped, keeping their sampler streams.
+  const output = o.out || o.npz ? await import('../profile-output.js') : undefined;
+  const dataset = o.out
+    ? await output!.ProfileDatasetWriter.open(o.out, modelArg, { maxNewTokens, temperature, seed, metrics: o.metrics, windows: windows ?? null, bos: o.bos, stopAtEos: Boolean(o.stopAtEos), anchorIds: anchorIds ?? null, interventions })
+    : undefined;
+  // The prompts handed to profile() that have no result yet (results come back in the same order).
+  const original: { index: number; prompt: PromptInput }[] = [];
+  async function* todo(): AsyncGenerator<PromptInput> {
+    let i = 0;
+    for await (const p of readPrompts(o)) {
+      const index = i++;
+      if (dataset?.has(index, p)) continue;
+      if (dataset) original.push({ index, prompt: p });
+      yield typeof p === 'string' ? { text: p, stream: index } : { ...p, stream: index };
+    }
+  }
+  const forNpz: ProfileResult[] = [];
+  for await (const r of model.profile(todo(), {
     maxNewTokens,
     temperature,
     seed,
@@ -251,6 +272,12 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     onProgress: () => bar.tick(0),
   })) {
     bar.tick();
+    if (dataset) {
+      const from = original.shift()!;
+      r.index = from.index;
+      await dataset.add(r, from.prompt);
+    }
+    if (o.npz) forNpz.push(r);
     const bad = nonFiniteCells(r);
     if (bad.count > 0) {
       brokenCells += bad.count;
@@ -261,6 +288,8 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     else printHuman(model, r, shown++ === 0);
   }
   bar.finish();
+  await dataset?.close();
+  if (o.npz) await output!.writeProfileNpz(o.npz, forNpz);
   const generateSeconds = (performance.now() - t1) / 1000;
   await model.close();
   if (o.json) {
