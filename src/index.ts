@@ -3,7 +3,7 @@ export { UserError } from './util/errors.js';
 export { LensModel, type LoadOptions, type ProfileOptions, type ProfileResult, type PromptInput } from './lens/model.js';
 export { windowMeans, features } from './lens/windows.js';
 export { parseMetric, parseMetrics, type Metric } from './graph/metric-names.js';
-export type { Intervention } from './graph/lens-head.js';
+export type { Intervention, LensOptions } from './graph/lens-options.js';
 export { supportedModelTypes, ARCHITECTURES } from './models/registry.js';
 export type { DecoderSpec, Architecture } from './models/types.js';
 export { openCheckpoint } from './models/checkpoint.js';

@@ -23,7 +23,7 @@ function int(text: string, what: string): number {
  * `auto` uses SLURM_ARRAY_TASK_ID − SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT, or
  * JOB_COMPLETION_INDEX of `--shards N`.
  */
-export function resolveShard(spec: string | undefined, shardsOption: number | undefined, env: NodeJS.ProcessEnv = process.env): Shard | null {
+export function resolveShard(spec: string | undefined, shardsOption: number | undefined, env: Readonly<Record<string, string | undefined>> = process.env): Shard | null {
   if (spec === undefined) {
     if (shardsOption !== undefined) throw new UserError('--shards N goes with --shard auto (a Kubernetes Indexed Job); for a fixed shard write --shard i/N');
     return null;

@@ -10,12 +10,8 @@ export type ElemType = (typeof DT)[keyof typeof DT];
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
 
 /** A weight stored in the external data file: the graph only names it. */
-export interface ExternalWeight {
-  name: string;
-  dims: number[];
-  offset: number;
-  length: number;
-}
+import type { ExternalWeight } from './external.js';
+export type { ExternalWeight } from './external.js';
 
 export interface ValueInfo {
   name: string;

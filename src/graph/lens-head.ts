@@ -17,28 +17,8 @@ import { DT, GraphBuilder } from './builder.js';
 import type { Metric } from './metric-names.js';
 import { applyNorm } from './norm.js';
 
-export interface Intervention {
-  kind: 'scale' | 'skip';
-  layer: number;
-  /** Multiplier for 'scale'. */
-  factor?: number;
-}
-
-export interface LensOptions {
-  metrics: Metric[];
-  /** 0 = no top-k outputs. */
-  topK: number;
-  /** Token ids for anchored metrics (sorted, unique). */
-  anchorIds?: number[];
-  interventions?: Intervention[];
-  /**
-   * The lens runs over the layers in this many groups (default 1), one unembedding Gemm each, all
-   * sharing one pre-packed weight: the vocabulary-sized working buffers shrink by this factor, at
-   * the price of one more read of the unembedding per group. Worth it once batch × layers per group
-   * stays large enough (≳ 30 rows) for the Gemm to be compute-bound.
-   */
-  layerGroups?: number;
-}
+import type { LensOptions } from './lens-options.js';
+export type { Intervention, LensOptions } from './lens-options.js';
 
 /**
  * `x` unchanged (bit for bit, whatever the values), but only once every tensor in `deps` is

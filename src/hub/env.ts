@@ -68,7 +68,7 @@ function seconds(value: number | string | undefined, name: string, fallback: num
 }
 
 /** Same precedence as huggingface_hub: HF_HUB_CACHE, then HF_HOME/hub, then XDG_CACHE_HOME/huggingface/hub. */
-export function defaultHubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultHubCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   if (env['HF_HUB_CACHE']) return env['HF_HUB_CACHE'];
   if (env['HF_HOME']) return join(env['HF_HOME'], 'hub');
   const xdg = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
@@ -79,7 +79,7 @@ function envFlag(value: string | undefined): boolean {
   return value !== undefined && ['1', 'ON', 'YES', 'TRUE'].includes(value.trim().toUpperCase());
 }
 
-export function resolveHubOptions(opts: HubOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedHubOptions {
+export function resolveHubOptions(opts: HubOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): ResolvedHubOptions {
   const endpoint = (opts.endpoint ?? env['HF_ENDPOINT'] ?? 'https://huggingface.co').replace(/\/+$/, '');
   return {
     cacheDir: opts.cacheDir ?? defaultHubCacheDir(env),

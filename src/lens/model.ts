@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ExternalWeight } from '../graph/builder.js';
+import type { ExternalWeight } from '../graph/external.js';
 import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
-import type { LensOptions } from '../graph/lens-head.js';
+import type { LensOptions } from '../graph/lens-options.js';
 import { openModel } from '../models/load.js';
 import type { Architecture, DecoderSpec } from '../models/types.js';
 import { EmbeddingReader } from '../runtime/embeddings.js';

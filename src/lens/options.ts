@@ -2,7 +2,7 @@
  * The options of profile() and prepare(): their defaults, their checks (a UserError naming the
  * option and saying what to give), and the graph's lens options they determine.
  */
-import type { Intervention, LensOptions } from '../graph/lens-head.js';
+import type { Intervention, LensOptions } from '../graph/lens-options.js';
 import { metricAliases, needsAnchors, parseMetrics, type Metric } from '../graph/metric-names.js';
 import type { DecoderSpec } from '../models/types.js';
 import { UserError } from '../util/errors.js';

@@ -1,6 +1,6 @@
 /** Token-embedding rows read from the weight cache file for the graph's inputs_embeds. */
 import fs from 'node:fs';
-import type { ExternalWeight } from '../graph/builder.js';
+import type { ExternalWeight } from '../graph/external.js';
 import { UserError } from '../util/errors.js';
 
 /**

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Command } from 'commander';
 import { nonFiniteCells } from '../../lens/finite.js';
-import type { Intervention } from '../../graph/lens-head.js';
+import type { Intervention } from '../../graph/lens-options.js';
 import { METRIC_HELP } from '../../graph/metric-names.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
