@@ -37,3 +37,26 @@ export async function formatPrompts(topicsFile: string | FormatTopics): Promise<
   for (const format of spec.formats) for (const topic of spec.topics) out.push({ format, topic, prompt: format + topic });
   return out;
 }
+
+/**
+ * A format's name from its prompt prefix, for labels and legends: the words after the first article
+ * and before a trailing preposition ("Write a poem about " → "poem", "Simulate a chat log about " →
+ * "chat log", "Write a scientific piece about " → "scientific piece"); the trimmed prefix when it has
+ * no such shape. Distinct prefixes that would share a name keep their prefixes.
+ */
+export function formatName(prefix: string): string {
+  const words = prefix.trim().split(/\s+/);
+  const art = words.findIndex((w) => /^(a|an|the)$/i.test(w));
+  let rest = art >= 0 ? words.slice(art + 1) : words;
+  if (rest.length > 1 && /^(about|on|of|for|regarding)$/i.test(rest[rest.length - 1])) rest = rest.slice(0, -1);
+  return rest.length > 0 && art >= 0 ? rest.join(' ') : prefix.trim();
+}
+
+/** Names for a list of format prefixes, unique: a name two prefixes share falls back to the prefixes. */
+export function formatNames(prefixes: readonly string[]): Map<string, string> {
+  const names = new Map(prefixes.map((p) => [p, formatName(p)]));
+  const count = new Map<string, number>();
+  for (const n of names.values()) count.set(n, (count.get(n) ?? 0) + 1);
+  for (const [p, n] of names) if ((count.get(n) ?? 0) > 1) names.set(p, p.trim());
+  return names;
+}

@@ -26,6 +26,14 @@ export function meanMatrix(ms: number[][][]): number[][] {
   return out;
 }
 
+/** A model as a figure names it: a hub id as it is, a folder by its last component (not an absolute path). */
+export function modelLabel(model: string): string {
+  return model
+    .split(',')
+    .map((m) => (/^(\/|\.{1,2}\/|~)/.test(m) || m.includes('\\') ? m.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || m : m))
+    .join(', ');
+}
+
 function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '') || 'label';
 }
@@ -55,22 +63,24 @@ export async function writeRunFigures(out: string, experiment: string, rows: Res
     const suffix = metrics.length > 1 ? `-${safe(metric)}` : '';
     if (experiment === 'families') {
       const profileRows = mrows.map((r) => ({
-        model: r.model,
+        model: modelLabel(r.model),
         family: String(r.labels.family ?? r.model),
         sizeParams: typeof r.labels.n_params === 'number' ? r.labels.n_params : undefined,
         nLayers: r.n_layers,
         values: meanOverSteps(r),
       }));
-      await render(depthCurves(profileRows, { metric, groupBy: 'family', title: 'Entropy profile vs normalised depth, by family' }), `depth-by-family${suffix}`);
+      await render(depthCurves(profileRows, { metric, groupBy: 'family', title: `${metric} vs normalised depth, by family (${new Set(profileRows.map((p) => p.model)).size} models)` }), `depth-by-family${suffix}`);
       if (o.embedding && o.embedding.length === mrows.length && metric === 'shannon') {
+        // Colour by family, shape by model: two models of one family stay apart.
         const points = mrows.map((r, i) => ({
           x: o.embedding![i][0],
           y: o.embedding![i][1],
-          color: String(r.labels.family ?? r.model),
+          color: String(r.labels.family ?? modelLabel(r.model)),
+          shape: modelLabel(r.model),
           size: typeof r.labels.n_params === 'number' ? r.labels.n_params : undefined,
-          tooltip: r.model,
+          tooltip: `${modelLabel(r.model)} · ${r.sample_id}`,
         }));
-        await render(scatter(points, { title: 't-SNE of entropy profiles', colorTitle: 'family', sizeTitle: 'parameters' }), 'tsne');
+        await render(scatter(points, { title: `t-SNE of ${metric} profiles, ${new Set(points.map((p) => p.shape)).size} models`, colorTitle: 'family', shapeTitle: 'model', sizeTitle: 'parameters' }), 'tsne');
       }
       continue;
     }
@@ -80,13 +90,18 @@ export async function writeRunFigures(out: string, experiment: string, rows: Res
     const values = labelValues(mrows, label).map(String);
     const byLabel = new Map<string, ResultRow[]>();
     mrows.forEach((r, i) => byLabel.set(values[i], [...(byLabel.get(values[i]) ?? []), r]));
+    const models = modelLabel([...new Set(mrows.map((r) => r.model))].join(','));
     await render(
-      labelProfiles(mrows.map((r, i) => ({ label: values[i], values: meanOverSteps(r) })), { metric, title: `Mean entropy profile per ${label} (${experiment})` }),
+      labelProfiles(mrows.map((r, i) => ({ label: values[i], values: meanOverSteps(r) })), { metric, title: `${experiment} on ${models}: mean ${metric} profile per ${label}` }),
       `profiles-by-${label}${suffix}`,
     );
-    for (const [key, group] of byLabel) {
+    // One colour scale for every label value's heatmap, so they can be compared side by side.
+    const means = [...byLabel].map(([key, group]) => ({ key, group, m: meanMatrix(group.map(matrixOf)) }));
+    const all = means.flatMap((x) => x.m.flat()).filter(Number.isFinite);
+    const domain: [number, number] | undefined = all.length ? [Math.min(...all), Math.max(...all)] : undefined;
+    for (const { key, group, m } of means) {
       await render(
-        heatmap(meanMatrix(group.map(matrixOf)), { metric, title: `${experiment}: mean over ${group.length} samples with ${label} = ${key}`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }),
+        heatmap(m, { metric, domain, title: `${experiment} on ${models}: mean ${metric}, ${label} = ${key}`, subtitle: `${group.length} samples; colour scale shared by all ${label} values`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }),
         `heatmap-${label}-${safe(key)}${suffix}`,
       );
     }

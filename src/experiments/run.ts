@@ -189,7 +189,7 @@ export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const samples = shardSamples(stratifiedLimit(formatSamples(await formatPrompts(o.topicsFile)), o.limit, (s) => String(s.labels.format), o.seed), o.shard ?? null);
   const metrics = o.alphas.map((a) => (a === 1 ? 'shannon' : `renyi:${a === Infinity ? 'inf' : a}`));
   const options = { topics: path.basename(o.topicsFile), limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, alphas: o.alphas, windows: o.windows, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics };
-  const { sink, writer, startAt } = await openSink(o, o.model, 'formats', options, { format: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
+  const { sink, writer, startAt } = await openSink(o, o.model, 'formats', options, { format: 'string', format_prompt: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, metrics);
   let res: RunLoopResult;
   try {

@@ -1,6 +1,6 @@
 /** The samples of the four protocol experiments (PROTOCOL §2–§5), with their labels and ids. */
 import { isCorrect, extractAnswer } from '../datasets/answer.js';
-import type { FormatPrompt } from '../datasets/formats.js';
+import { formatNames, type FormatPrompt } from '../datasets/formats.js';
 import { mmluPrompts, type MmluPromptType, type MmluRow } from '../datasets/mmlu.js';
 import { tinystoriesPrompts, type TinyStory } from '../datasets/tinystories.js';
 import type { LensModel } from '../lens/model.js';
@@ -40,14 +40,15 @@ export function mmluFinish(referenceQuirks: boolean): (s: ExperimentSample, comp
   };
 }
 
-/** §5: every format × topic; labels `format` and `topic`. */
+/** §5: every format × topic; labels `format` (its name: "poem"), `format_prompt` (the prefix as given) and `topic`. */
 export function formatSamples(prompts: FormatPrompt[]): ExperimentSample[] {
+  const names = formatNames([...new Set(prompts.map((p) => p.format))]);
   return prompts.map((p, i) => ({
     sampleId: `f${i}`,
     prompt: p.prompt,
     stream: i,
     index: i,
-    labels: { format: p.format.trim(), topic: p.topic },
+    labels: { format: names.get(p.format)!, format_prompt: p.format.trim(), topic: p.topic },
   }));
 }
 

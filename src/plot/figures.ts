@@ -348,7 +348,11 @@ export function labelProfiles(rows: { label: string; values: number[] }[], opts:
 /**
  * A steps × layers heatmap (one sample's T×L profile, or a label's mean W×L). Row 0 is at the top.
  */
-export function heatmap(matrix: number[][], opts: { metric: string; title?: string; xLabel?: string; yLabel?: string }): Spec {
+/**
+ * A steps × layers heatmap. `domain` fixes the colour scale (give heatmaps meant to be compared the
+ * same one); by default it spans this matrix's values.
+ */
+export function heatmap(matrix: number[][], opts: { metric: string; title?: string; subtitle?: string | string[]; xLabel?: string; yLabel?: string; domain?: [number, number] }): Spec {
   if (matrix.length === 0 || matrix[0].length === 0) throw new UserError('heatmap: the matrix is empty');
   const L = matrix[0].length;
   const values: { step: number; layer: number; value: number | null }[] = [];
@@ -365,7 +369,7 @@ export function heatmap(matrix: number[][], opts: { metric: string; title?: stri
   // and the axis stays readable for 48 layers or 256 steps where an ordinal axis would not.
   return {
     $schema: SCHEMA,
-    title: { text: opts.title ?? `${legendTitle.replace(/ \(.*\)$/, '')} per step and layer` },
+    title: { text: opts.title ?? `${legendTitle.replace(/ \(.*\)$/, '')} per step and layer`, ...(opts.subtitle ? { subtitle: opts.subtitle } : {}) },
     width: WIDTH,
     height: HEIGHT,
     padding: 12,
@@ -384,7 +388,7 @@ export function heatmap(matrix: number[][], opts: { metric: string; title?: stri
       x2: { field: 'x1' },
       y: { field: 'y0', type: 'quantitative', title: yTitle, scale: { domain: [-0.5, T - 0.5], nice: false, zero: false, reverse: true }, axis: { tickMinStep: 1, format: 'd', grid: false } },
       y2: { field: 'y1' },
-      color: { field: 'value', type: 'quantitative', title: legendTitle, scale: { scheme: 'viridis' }, legend },
+      color: { field: 'value', type: 'quantitative', title: legendTitle, scale: { scheme: 'viridis', ...(opts.domain ? { domain: opts.domain, clamp: true } : {}) }, legend },
       tooltip: [
         { field: 'step', type: 'quantitative', title: yTitle },
         { field: 'layer', type: 'quantitative', title: xTitle },
@@ -399,6 +403,8 @@ export interface ScatterPoint {
   x: number;
   y: number;
   color: string;
+  /** A second category drawn as the mark's shape (e.g. the model within a family). */
+  shape?: string;
   size?: number;
   tooltip?: string;
 }
@@ -407,14 +413,18 @@ export interface ScatterPoint {
  * A 2-D map (t-SNE, PCA): points coloured by a category (family, label), optionally sized by a
  * number (model size in parameters: the legend writes 124M, 1.5B).
  */
-export function scatter(points: ScatterPoint[], opts: { title?: string; colorTitle: string; sizeTitle?: string; xTitle?: string; yTitle?: string }): Spec {
+export function scatter(points: ScatterPoint[], opts: { title?: string; subtitle?: string | string[]; colorTitle: string; shapeTitle?: string; sizeTitle?: string; xTitle?: string; yTitle?: string }): Spec {
   if (points.length === 0) throw new UserError('scatter: no points to plot');
   const sized = points.some((p) => p.size !== undefined && Number.isFinite(p.size));
-  const values = points.map((p) => ({ x: p.x, y: p.y, color: p.color, ...(sized ? { size: num(p.size ?? NaN) } : {}), tooltip: p.tooltip ?? p.color }));
+  const shaped = points.some((p) => p.shape !== undefined);
+  const values = points.map((p) => ({ x: p.x, y: p.y, color: p.color, ...(shaped ? { shape: p.shape ?? '' } : {}), ...(sized ? { size: num(p.size ?? NaN) } : {}), tooltip: p.tooltip ?? p.color }));
   const categories = [...new Set(points.map((p) => p.color))].sort();
+  // The size legend lists every distinct size (each model), not a few rounded steps.
+  const sizes = [...new Set(points.map((p) => p.size).filter((v): v is number => v !== undefined && Number.isFinite(v)))].sort((a, b) => a - b);
+  const shapes = [...new Set(points.map((p) => p.shape).filter((v): v is string => v !== undefined))].sort();
   return {
     $schema: SCHEMA,
-    ...(opts.title ? { title: { text: opts.title } } : {}),
+    ...(opts.title ? { title: { text: opts.title, ...(opts.subtitle ? { subtitle: opts.subtitle } : {}) } } : {}),
     width: WIDTH,
     height: HEIGHT,
     padding: 12,
@@ -433,13 +443,15 @@ export function scatter(points: ScatterPoint[], opts: { title?: string; colorTit
               title: opts.sizeTitle ?? 'size',
               scale: { range: [25, 300], zero: false },
               // SI prefixes, with G written B as model sizes are said (1.5B parameters).
-              legend: { format: '.3~s', labelExpr: "replace(datum.label, 'G', 'B')", symbolFillColor: '#888', symbolStrokeWidth: 0 },
+              legend: { values: sizes, format: '.3~s', labelExpr: "replace(datum.label, 'G', 'B')", symbolFillColor: '#888', symbolStrokeWidth: 0 },
             },
           }
         : {}),
+      ...(shaped ? { shape: { field: 'shape', type: 'nominal', title: opts.shapeTitle ?? 'shape', scale: { domain: shapes }, legend: { symbolFillColor: '#555', symbolSize: 100 } } } : {}),
       tooltip: [
         { field: 'tooltip', type: 'nominal', title: 'sample' },
         { field: 'color', type: 'nominal', title: opts.colorTitle },
+        ...(shaped ? [{ field: 'shape', type: 'nominal' as const, title: opts.shapeTitle ?? 'shape' }] : []),
         ...(sized ? [{ field: 'size', type: 'quantitative' as const, title: opts.sizeTitle ?? 'size', format: '.3~s' }] : []),
       ],
     },

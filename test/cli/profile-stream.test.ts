@@ -36,7 +36,7 @@ it('200,000 prompts at --batch-size 1: the first results come out at once (no st
   });
   child.kill('SIGKILL');
   assert.ok(Date.now() - t0 < 60_000);
-  assert.match(out, /^\{"model":\{.*"results":\[\{"prompt":"story 0 of the little fox"/);
+  assert.match(out, /^\{"entropylens":\{.*"model":\{.*"results":\[\{"prompt":"story 0 of the little fox"/);
   assert.doesNotMatch(err, /Maximum call stack/);
 });
 

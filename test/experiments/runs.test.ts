@@ -94,7 +94,8 @@ describe('entropylens run', () => {
     const data = await readResults(out);
     assert.equal(data.rows.length, 30 * 2);
     assert.deepEqual([...new Set(data.rows.map((x) => x.metric))].sort(), ['renyi:0.5', 'shannon']);
-    assert.deepEqual([...new Set(data.rows.map((x) => x.labels.format))].sort(), ['Write a list about', 'Write a poem about', 'Write a story about']);
+    assert.deepEqual([...new Set(data.rows.map((x) => x.labels.format))].sort(), ['list', 'poem', 'story']);
+    assert.deepEqual([...new Set(data.rows.map((x) => x.labels.format_prompt))].sort(), ['Write a list about', 'Write a poem about', 'Write a story about']);
     assert.match(r.stdout, /accuracy/i);
     assert.ok(pngs(out).length >= 2);
     // classify reads the run's windows from the manifest: 2 windows × 3 layers of features

@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--sample <id>', 'also draw the steps × layers heatmap of one sample')
     .option('--partial', 'read a sharded run whose shards are not all complete')
     .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string; partial?: boolean }) => {
-      const { matrixOf, writeRunFigures } = await import('../../experiments/figures.js');
+      const { matrixOf, modelLabel, writeRunFigures } = await import('../../experiments/figures.js');
       const { heatmap, renderSpec } = await import('../../plot/index.js');
       const { defaultLabel, isFiniteRow, readResults } = await import('../../store/index.js');
       const data = await readResults(results, { metric: o.metric, partial: o.partial });
@@ -41,7 +41,17 @@ export function register(program: Command): void {
         if (picked.length === 0) throw new UserError(`--sample '${o.sample}' is not in ${results}`);
         for (const r of picked) {
           const base = path.join(results, dirName, `sample-${r.sample_id.replace(/[^A-Za-z0-9._-]+/g, '_')}-${r.metric.replace(/[^A-Za-z0-9._-]+/g, '_')}`);
-          const out = await renderSpec(heatmap(matrixOf(r), { metric: r.metric, title: `${r.sample_id}: ${JSON.stringify(r.completion).slice(0, 60)}`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }), base);
+          const clip = (t: string, n: number): string => (t.length > n ? `${t.slice(0, n - 1)}…` : t);
+          const out = await renderSpec(
+            heatmap(matrixOf(r), {
+              metric: r.metric,
+              title: `${modelLabel(r.model)}, ${r.metric}: sample ${r.sample_id}`,
+              subtitle: [`prompt: ${JSON.stringify(clip(r.prompt.replace(/\s+/g, ' ').trim(), 90))}`, `completion: ${JSON.stringify(clip(r.completion, 90))}`],
+              xLabel: 'layer (block index)',
+              yLabel: 'generated token (step)',
+            }),
+            base,
+          );
           pngs.push(out.png);
         }
       }
