@@ -63,12 +63,15 @@ it('an array job of 3 shards with one task requeued midway equals the unsharded 
   // Task 1, once it has written a part file, is requeued: Slurm kills it and runs it again.
   await until('task 1 to write', 120_000, () => (fs.existsSync(path.join(out, 'writers')) && fs.readdirSync(out).some((f) => f.startsWith('part-s1of3-')) ? true : undefined));
   slurm('scontrol', 'requeue', `${job}_1`);
-  await until('task 1 to run again', 60_000, () => {
-    const info = slurm('scontrol', 'show', 'job', `${job}_1`);
+  let info = '';
+  await until('task 1 to run again (last state below)', 150_000, () => {
+    info = slurm('scontrol', 'show', 'job', `${job}_1`);
     if (/Restarts=1/.test(info) && /JobState=(RUNNING|COMPLETED)/.test(info)) return true;
     // A requeued job waits for a begin time (about two minutes): let it start now.
     if (/JobState=PENDING/.test(info)) spawnSync('scontrol', ['update', `JobId=${job}_1`, 'StartTime=now'], { env });
     return undefined;
+  }).catch((e: Error) => {
+    throw new Error(`${e.message}\n${info}`);
   });
   await until('the array to finish', 180_000, async () => {
     const queued = slurm('squeue', '-h', '-j', job).trim();

@@ -69,6 +69,9 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 MpiDefault=none
 SchedulerType=sched/backfill
+# a requeued task's begin time is moved to now by the test; backfill every second picks it up
+# at once instead of at the next 30-60 s scheduling pass
+SchedulerParameters=bf_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
