@@ -25,6 +25,9 @@ export interface ValueInfo {
  * the node name as in onnxruntime-genai (`/model/layers.3/attn/q_proj/MatMul/output_0`), so a
  * dumped graph reads like the model.
  */
+/** The end of a slice that runs to the end of an axis. */
+export const INT64_MAX = Number.MAX_SAFE_INTEGER;
+
 export class GraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];

@@ -45,15 +45,17 @@
  * Outputs: new_key_values.{i}.key|value [batch, kv_heads, seq, head_dim] (this call's entries),
  * and the lens head's (graph/lens-head.ts): logits [batch, vocab] (last position), lens.{metric}
  * [batch, layers], lens.argmax [batch, layers] int64, and with topK > 0 lens.topk_ids /
- * lens.topk_logprobs [batch, layers, k].
+ * lens.topk_logprobs [batch, layers, k]. With lens.positions every position is lensed and the lens
+ * outputs have batch·seq rows (row-major: batch row, then position); with lens.embeddings the
+ * input of block 0 is a first lensed layer; with lens.queries the input lens_query_ids gives token
+ * ids whose log-probability and rank come back as lens.query_logprob / lens.query_rank.
  */
 import { normHasBias, type DecoderSpec, type NormSpec, type RopeSpec } from '../models/types.js';
-import { DT, GraphBuilder, type ExternalWeight } from './builder.js';
-import { addLensHead, type LensOptions } from './lens-head.js';
+import { DT, GraphBuilder, INT64_MAX, type ExternalWeight } from './builder.js';
+import { addLensHead, type Intervention, type LensOptions } from './lens-head.js';
 import { applyNorm } from './norm.js';
 
 const NEG = -1e30;
-const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
 export function buildDecoderGraph(
   spec: DecoderSpec,
@@ -119,18 +121,29 @@ class DecoderGraph {
 
     let h = this.embed();
     const interventions = this.lens.interventions ?? [];
-    const lastPositions: string[] = [];
+    const positions = this.lens.positions === true;
+    // What the lens reads of the residual stream h [batch, seq, d]: the last position, [batch, 1, d],
+    // or with lens.positions every position, [batch, seq, 1, d].
+    const lensed: string[] = [];
+    const take = (x: string, name: string): void => {
+      lensed.push(positions ? g.unsqueeze(x, [2], `${name}/all_positions`) : g.slice(x, [-1], [INT64_MAX], [1], `${name}/last_position`));
+    };
+    if (this.lens.embeddings) take(h, '/model/embed');
     for (let l = 0; l < spec.nLayers; l++) {
       const skip = interventions.some((iv) => iv.kind === 'skip' && iv.layer === l);
       if (!skip) h = this.block(l, h);
       for (const iv of interventions) {
-        if (iv.kind === 'scale' && iv.layer === l) h = g.mul(h, g.scalarF(iv.factor ?? 1), `/model/layers.${l}/intervention/scale`);
+        if (iv.layer !== l) continue;
+        if (iv.kind === 'scale') h = g.mul(h, g.scalarF(iv.factor ?? 1), `/model/layers.${l}/intervention/scale`);
+        if (iv.kind === 'add') h = g.add(h, g.constF(steeringVector(iv, spec.dModel)), `/model/layers.${l}/intervention/add`);
       }
-      // [batch, 1, d]: the residual stream after block l at the last position
-      lastPositions.push(g.slice(h, [-1], [INT64_MAX], [1], `/model/layers.${l}/last_position`));
+      take(h, `/model/layers.${l}`);
     }
-    const stacked = g.concat(lastPositions, 1, '/lens/stack'); // [batch, layers, d]
-    addLensHead(g, spec, stacked, this.lens);
+    const L = lensed.length;
+    // [batch, layers, d], or [batch·seq, layers, d]: one lens row per batch row or per (row, position)
+    const stacked = positions ? g.reshape(g.concat(lensed, 2, '/lens/stack'), [-1, L, spec.dModel], '/lens/rows') : g.concat(lensed, 1, '/lens/stack');
+    const runShape = positions ? g.slice(g.op1('Shape', [this.inputsEmbeds], '/lens/run_shape_all'), [0], [2], [0], '/lens/run_shape') : undefined;
+    addLensHead(g, spec, stacked, this.lens, L, runShape);
   }
 
   // ---------------------------------------------------------------- embeddings
@@ -454,6 +467,19 @@ class DecoderGraph {
 }
 
 /** float32 → bfloat16 → float32, round to nearest even (as torch's .bfloat16()). */
+/**
+ * An 'add' intervention's float32 values: factor·vector rounded once from double precision, checked
+ * to be d_model finite numbers (the CLI checks files earlier, with their names).
+ */
+function steeringVector(iv: Intervention, d: number): Float32Array {
+  const v = iv.vector ?? [];
+  if (v.length !== d) throw new Error(`steering vector after block ${iv.layer} has ${v.length} values; the model's residual stream has ${d}`);
+  const f = iv.factor ?? 1;
+  const out = Float32Array.from(v, (x) => x * f);
+  if (!out.every(Number.isFinite)) throw new Error(`steering vector after block ${iv.layer}: factor × vector is not finite in float32`);
+  return out;
+}
+
 function roundBf16(v: number): number {
   const f = new Float32Array([v]);
   const u = new Uint32Array(f.buffer);

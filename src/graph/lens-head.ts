@@ -13,7 +13,7 @@
  * groups in lensOutputs; the probe graph (buildLensProbeGraph) then has it too, for tests.
  */
 import type { DecoderSpec } from '../models/types.js';
-import { DT, GraphBuilder } from './builder.js';
+import { DT, GraphBuilder, INT64_MAX } from './builder.js';
 import type { Metric } from './metric-names.js';
 import { applyNorm } from './norm.js';
 
@@ -37,12 +37,14 @@ function after(g: GraphBuilder, x: string, deps: string[], name: string): string
 }
 
 /**
- * The lens head on `stacked` [batch, layers, d], the residual stream after every block at the last
- * position: final norm, output projection, unembedding per layer group, logit scaling and
- * soft-capping, then the lens outputs under their graph names.
+ * The lens head on `stacked` [rows, L, d]: per row (a batch row, or with `lens.positions` a
+ * (batch row, position) pair) the residual stream of every lensed layer (with `lens.embeddings`
+ * the input of block 0 first, then the output of every block): final norm, output projection,
+ * unembedding per layer group, logit scaling and soft-capping, then the lens outputs under their
+ * graph names. `runShape` ([batch, seq] int64) is needed with `lens.positions`, where the model's
+ * `logits` are taken at each batch row's last position.
  */
-export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string, lens: LensOptions): void {
-  const L = spec.nLayers;
+export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string, lens: LensOptions, L: number, runShape?: string): void {
   const V = spec.vocabSize;
   const d = spec.dModel;
   let normed = spec.noFinalNorm ? stacked : applyNorm(g, stacked, 'final_norm', spec.norm, '/lens/final_norm');
@@ -60,7 +62,12 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   let ctx: LensContext = {};
   let finalLogits = '';
   const kl = lens.metrics.filter((m) => m.kind === 'kl');
-  const needs = { final: kl.some((m) => m.kind === 'kl' && m.target === 'final'), next: kl.some((m) => m.kind === 'kl' && m.target !== 'final') };
+  const needs = {
+    final: kl.some((m) => m.kind === 'kl' && m.target === 'final'),
+    next: kl.some((m) => m.kind === 'kl' && m.target !== 'final'),
+    rank: lens.metrics.some((m) => m.kind === 'rank'),
+  };
+  const queryIds = queryInput(g, lens);
   let done: string[] = []; // the results of the group computed before this one
   for (let gi = groups.length - 1; gi >= 0; gi--) {
     const [a, b] = groups[gi];
@@ -75,18 +82,28 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
       logits = g.mul(g.op1('Tanh', [g.div(logits, c, `${name}/softcap_div`)], `${name}/softcap_tanh`), c, `${name}/softcap_mul`);
     }
     const logits3 = g.reshape(logits, [-1, b - a, V], `${name}/logits`); // [batch, rows, V]
-    if (gi === groups.length - 1) finalLogits = g.op1('Gather', [logits3, g.scalarI(b - a - 1)], '/lens/final_logits', { axis: 1 }); // [batch, V]
-    const m = new LensMetrics(g, b - a, lens, ctx, name);
+    if (gi === groups.length - 1) {
+      finalLogits = g.op1('Gather', [logits3, g.scalarI(b - a - 1)], '/lens/final_logits', { axis: 1 }); // [rows, V]
+      // the token the model itself ranks first: what a greedy step emits (first index on ties, as the sampler's argmax)
+      if (needs.rank) ctx.finalToken = g.op1('ArgMax', [finalLogits], '/lens/final_token', { axis: -1, keepdims: 0 }); // [rows]
+    }
+    const m = new LensMetrics(g, b - a, lens, { ...ctx, queryIds }, name);
     parts[gi] = m.build(logits3);
     ctx = {
       finalLp: needs.final ? ctx.finalLp ?? m.lastLayerLp() : undefined,
       nextLp: needs.next ? m.firstLayerLp() : undefined,
+      finalToken: ctx.finalToken,
     };
     // everything this group computes, including the slices of its lp that the groups below read
     const p = parts[gi];
-    done = [p.argmax, ...(p.topk ? [p.topk.logprobs, p.topk.ids] : []), ...p.metrics.values()];
+    done = [p.argmax, ...(p.topk ? [p.topk.logprobs, p.topk.ids] : []), ...(p.query ? [p.query.logprob, p.query.rank] : []), ...p.metrics.values()];
     if (ctx.nextLp) done.push(ctx.nextLp);
     if (gi === groups.length - 1) done.push(finalLogits, ...(ctx.finalLp ? [ctx.finalLp] : []));
+  }
+  if (lens.positions) {
+    // the model's own logits at each batch row's last position: [rows, V] → [batch, seq, V] → [batch, V]
+    const perRow = g.op1('Reshape', [finalLogits, g.concat([runShape!, g.constI([V])], 0, '/lens/final_logits/shape')], '/lens/final_logits/by_position');
+    finalLogits = g.squeeze(g.slice(perRow, [-1], [INT64_MAX], [1], '/lens/final_logits/last'), [1], '/lens/final_logits/last_position');
   }
   nameOutputs(g, lensOutputs(g, parts, L, V, lens, finalLogits));
   // The unembedding Gemms first in the node list (ONNX Runtime sorts the graph itself): ONNX
@@ -116,14 +133,20 @@ interface LensOutput {
 function lensOutputs(g: GraphBuilder, parts: LensParts[], L: number, V: number, lens: LensOptions, finalLogits?: string): LensOutput[] {
   const join = (values: string[], name: string): string => (values.length === 1 ? values[0] : g.concat(values, 1, `/lens/${name}/concat`));
   const out: LensOutput[] = [];
+  // one lens row per batch row, or per (batch row, position) with lens.positions
+  const rows = lens.positions ? 'lens_rows' : 'batch';
   if (finalLogits) out.push({ name: 'logits', value: finalLogits, elemType: DT.FLOAT, shape: ['batch', V] });
-  out.push({ name: 'lens.argmax', value: join(parts.map((p) => p.argmax), 'argmax'), elemType: DT.INT64, shape: ['batch', L] });
+  out.push({ name: 'lens.argmax', value: join(parts.map((p) => p.argmax), 'argmax'), elemType: DT.INT64, shape: [rows, L] });
   if (lens.topK > 0) {
-    out.push({ name: 'lens.topk_logprobs', value: join(parts.map((p) => p.topk!.logprobs), 'topk_logprobs'), elemType: DT.FLOAT, shape: ['batch', L, lens.topK] });
-    out.push({ name: 'lens.topk_ids', value: join(parts.map((p) => p.topk!.ids), 'topk_ids'), elemType: DT.INT64, shape: ['batch', L, lens.topK] });
+    out.push({ name: 'lens.topk_logprobs', value: join(parts.map((p) => p.topk!.logprobs), 'topk_logprobs'), elemType: DT.FLOAT, shape: [rows, L, lens.topK] });
+    out.push({ name: 'lens.topk_ids', value: join(parts.map((p) => p.topk!.ids), 'topk_ids'), elemType: DT.INT64, shape: [rows, L, lens.topK] });
   }
   for (const m of lens.metrics) {
-    out.push({ name: `lens.${m.name}`, value: join(parts.map((p) => p.metrics.get(m.name)!), m.name.replace(/:/g, '_')), elemType: DT.FLOAT, shape: ['batch', L] });
+    out.push({ name: `lens.${m.name}`, value: join(parts.map((p) => p.metrics.get(m.name)!), m.name.replace(/:/g, '_')), elemType: DT.FLOAT, shape: [rows, L] });
+  }
+  if (lens.queries) {
+    out.push({ name: 'lens.query_logprob', value: join(parts.map((p) => p.query!.logprob), 'query_logprob'), elemType: DT.FLOAT, shape: [rows, L, lens.queries] });
+    out.push({ name: 'lens.query_rank', value: join(parts.map((p) => p.query!.rank), 'query_rank'), elemType: DT.FLOAT, shape: [rows, L, lens.queries] });
   }
   return out;
 }
@@ -148,6 +171,8 @@ export function layerGroups(L: number, groups: number): [number, number][] {
 interface LensParts {
   argmax: string;
   topk?: { logprobs: string; ids: string };
+  /** The asked-about tokens' log-probabilities and ranks, [rows, layers of the group, Q]. */
+  query?: { logprob: string; rank: string };
   metrics: Map<string, string>;
 }
 
@@ -155,6 +180,10 @@ interface LensParts {
 interface LensContext {
   finalLp?: string;
   nextLp?: string;
+  /** The final layer's top token per row [rows] int64 (for rank:final). */
+  finalToken?: string;
+  /** Token ids asked about per row [rows, Q] int64. */
+  queryIds?: string;
 }
 
 /**
@@ -162,7 +191,16 @@ interface LensContext {
  * requested metric, each [batch, layers]. Used by the metric probe graph (one group).
  */
 export function addLensOutputs(g: GraphBuilder, logits3: string, L: number, lens: LensOptions): void {
-  nameOutputs(g, lensOutputs(g, [new LensMetrics(g, L, lens, {}, '/lens').build(logits3)], L, 0, lens));
+  const last = g.op1('Gather', [logits3, g.scalarI(L - 1)], '/lens/final_logits', { axis: 1 });
+  const finalToken = lens.metrics.some((m) => m.kind === 'rank') ? g.op1('ArgMax', [last], '/lens/final_token', { axis: -1, keepdims: 0 }) : undefined;
+  const ctx: LensContext = { finalToken, queryIds: queryInput(g, lens) };
+  nameOutputs(g, lensOutputs(g, [new LensMetrics(g, L, lens, ctx, '/lens').build(logits3)], L, 0, lens));
+}
+
+/** The `lens_query_ids` input [batch, lens positions, Q] as [rows, Q], when the lens asks about tokens. */
+function queryInput(g: GraphBuilder, lens: LensOptions): string | undefined {
+  if (!lens.queries) return undefined;
+  return g.reshape(g.input('lens_query_ids', DT.INT64, ['batch', 'lens_positions', lens.queries]), [-1, lens.queries], '/lens/query_ids');
 }
 
 /** A graph whose input is `logits` [batch, layers, V] and whose outputs are the lens metrics (for tests and checks). */
@@ -254,7 +292,34 @@ class LensMetrics {
       parts.topk = { logprobs, ids };
     }
     for (const m of lens.metrics) parts.metrics.set(m.name, this.metric(m, logits3));
+    if (lens.queries && this.ctx.queryIds) {
+      const logprobs: string[] = [];
+      const ranks: string[] = [];
+      for (let q = 0; q < lens.queries; q++) {
+        const ids = g.slice(this.ctx.queryIds, [q], [q + 1], [1], `${this.p}/query${q}/ids`); // [rows, 1]
+        const at = this.lpAt(ids, `${this.p}/query${q}`);
+        logprobs.push(g.unsqueeze(at.lp, [2], `${this.p}/query${q}/lp`));
+        ranks.push(g.unsqueeze(at.rank, [2], `${this.p}/query${q}/rank`));
+      }
+      const join = (xs: string[], n: string): string => (xs.length === 1 ? xs[0] : g.concat(xs, 2, `${this.p}/query/${n}`));
+      parts.query = { logprob: join(logprobs, 'logprob'), rank: join(ranks, 'rank') };
+    }
     return parts;
+  }
+
+  /**
+   * A token per row, `ids` [rows, 1] int64: its log-probability at every layer of the group and its
+   * rank, the number of tokens the lens gives a strictly higher log-probability (0 = top; a tie
+   * with the top counts as top), each [rows, layers].
+   */
+  private lpAt(ids: string, name: string): { lp: string; rank: string } {
+    const { g } = this;
+    // [rows, 1] → [rows, layers, 1]: the same id at every layer
+    const shape = g.concat([g.slice(g.op1('Shape', [this.lp], `${name}/lp_shape`), [0], [2], [0], `${name}/rows_layers`), g.constI([1])], 0, `${name}/index_shape`);
+    const idx = g.op1('Expand', [g.unsqueeze(ids, [1], `${name}/ids3`), shape], `${name}/index`);
+    const at = g.op1('GatherElements', [this.lp, idx], `${name}/gather`, { axis: 2 }); // [rows, layers, 1]
+    const above = g.cast(g.op1('Greater', [this.lp, at], `${name}/above`), DT.FLOAT, `${name}/above_f`);
+    return { lp: g.squeeze(at, [2], `${name}/logprob`), rank: g.reduce('ReduceSum', above, [-1], `${name}/count`) };
   }
 
   /** Rényi entropy of order α ≠ 1 from log-probabilities lp (general path). */
@@ -345,6 +410,10 @@ class LensMetrics {
         const cross = crosses.length === 1 ? crosses[0] : g.concat(crosses, 1, `${name}/cross_all`);
         const kl = g.op1('Neg', [g.add(h, cross, `${name}/sum`)], `${name}/neg`);
         return this.ctx.nextLp ? kl : g.op1('Pad', [kl, g.constI([0, 0, 0, 1])], `${name}/pad_last`, { mode: 'constant' });
+      }
+      case 'rank': {
+        if (!this.ctx.finalToken) throw new Error('rank:final needs the final token');
+        return this.lpAt(g.unsqueeze(this.ctx.finalToken, [1], `${name}/ids`), name).rank;
       }
       case 'anchored': {
         const ids = this.lens.anchorIds;

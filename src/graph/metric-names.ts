@@ -4,7 +4,7 @@ import { UserError } from '../util/errors.js';
 /**
  * A lens metric, computed in the graph from the log-softmax of every layer's lens logits.
  * Canonical names (the keys of results): `shannon`, `renyi:A`, `moment:K`, `thresholded:shannon`,
- * `thresholded:moment:K`, `kl:final`, `kl:next`, `anchored:shannon`, `anchored:renyi:A`.
+ * `thresholded:moment:K`, `kl:final`, `kl:next`, `anchored:shannon`, `anchored:renyi:A`, `rank:final`.
  */
 export type Metric =
   | { kind: 'shannon'; name: string }
@@ -12,10 +12,12 @@ export type Metric =
   | { kind: 'moment'; k: number; name: string }
   | { kind: 'thresholded'; of: 'shannon' | { moment: number }; name: string }
   | { kind: 'kl'; target: 'final' | 'next'; name: string }
-  | { kind: 'anchored'; alpha: number; name: string };
+  | { kind: 'anchored'; alpha: number; name: string }
+  /** The rank (0 = top) at every layer of the token the model's own output ranks first (the greedy token). */
+  | { kind: 'rank'; target: 'final'; name: string };
 
 export const METRIC_HELP =
-  'shannon, renyi:A (A ≥ 0, or inf), moment:K, thresholded:shannon, thresholded:moment:K, kl:final, kl:next, anchored:shannon, anchored:renyi:A';
+  'shannon, renyi:A (A ≥ 0, or inf), moment:K, thresholded:shannon, thresholded:moment:K, kl:final, kl:next, anchored:shannon, anchored:renyi:A, rank:final';
 
 function parseNumber(text: string, what: string, original: string): number {
   if (text === 'inf' || text === 'infinity') return Infinity;
@@ -69,6 +71,9 @@ export function parseMetric(text: string): Metric {
       if (parts.length === 2 && (parts[1] === 'final' || parts[1] === 'next')) {
         return { kind: 'kl', target: parts[1], name: `kl:${parts[1]}` };
       }
+      return bad();
+    case 'rank':
+      if (parts.length === 2 && parts[1] === 'final') return { kind: 'rank', target: 'final', name: 'rank:final' };
       return bad();
     case 'anchored': {
       if (parts[1] === 'shannon' && parts.length === 2) return { kind: 'anchored', alpha: 1, name: 'anchored:shannon' };

@@ -44,7 +44,12 @@ export interface LoadOptions {
  * sampler's random stream (default: the prompt's position), so a resumed run that skips finished
  * prompts samples the same tokens for the rest.
  */
-export type PromptInput = string | { text: string; stream?: number } | { ids: number[]; stream?: number };
+/**
+ * A prompt: text (tokenized, BOS by the bos option) or token ids (verbatim). `stream` is its sampler
+ * stream (default: its index); `target` a token to report on (an id, or a text's first token),
+ * taking the place of ProfileOptions.target for this prompt.
+ */
+export type PromptInput = string | { text: string; stream?: number; target?: string | number } | { ids: number[]; stream?: number; target?: string | number };
 
 /** Consecutive windows of `size` items from any (async) iterable, read lazily. */
 async function* windowsOf<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
@@ -206,12 +211,13 @@ export class LensModel {
           index: index + i,
           stream: typeof p === 'object' && p.stream !== undefined ? p.stream : index + i,
           ...this.promptIds(p, index + i, o.bos),
+          ...this.targetOf(p, index + i, opts, o.queries.target),
         }));
         index += chunk.length;
         for (const it of items) {
-          if (it.ids.length + o.maxNew - 1 > this.spec.maxPositions) {
+          if (it.ids.length + Math.max(1, o.maxNew) - 1 > this.spec.maxPositions) {
             throw new UserError(
-              `prompt ${it.index + 1} has ${it.ids.length} tokens; with --max-new-tokens ${o.maxNew} it needs ${it.ids.length + o.maxNew - 1} positions, ` +
+              `prompt ${it.index + 1} has ${it.ids.length} tokens; with --max-new-tokens ${o.maxNew} it needs ${it.ids.length + Math.max(1, o.maxNew) - 1} positions, ` +
                 `more than the model's context of ${this.spec.maxPositions}; shorten the prompt or lower --max-new-tokens`,
             );
           }
@@ -232,7 +238,7 @@ export class LensModel {
         for (const batch of batches) {
           const results = await generateBatch(ctx, batch, o);
           for (const r of results) {
-            r.completion = this.tokenizer ? this.tokenizer.decode(r.generatedIds) : null;
+            r.completion = this.tokenizer ? (r.generatedIds.length ? this.tokenizer.decode(r.generatedIds) : '') : null;
             for (const [alias, name] of Object.entries(o.aliases)) r.metrics[alias] = r.metrics[name];
             if (o.windows !== undefined) {
               r.windows = {};
@@ -251,6 +257,30 @@ export class LensModel {
     } finally {
       await lease.release();
     }
+  }
+
+  /** A prompt's target token (its own, else the options'), checked; none when the run has no targets. */
+  private targetOf(p: PromptInput, index: number, opts: ProfileOptions, enabled: boolean): { target?: number } {
+    const own = typeof p === 'object' ? p.target : undefined;
+    if (own !== undefined && !enabled) {
+      throw new UserError(`prompt ${index + 1} has a target, but the run was not set up for targets: pass targets: true (or a target for all prompts)`);
+    }
+    const t = own ?? opts.target;
+    if (!enabled) return {};
+    if (t === undefined) throw new UserError(`prompt ${index + 1} has no target; give one per prompt or a target for all (--target / --target-ids)`);
+    return { target: this.targetId(t, `prompt ${index + 1}`) };
+  }
+
+  /** A target as a token id: an id (checked against the vocabulary) or the first token of a text (no BOS). */
+  targetId(t: string | number, where: string): number {
+    if (typeof t === 'number') {
+      if (!Number.isInteger(t) || t < 0 || t >= this.spec.vocabSize) throw new UserError(`${where}: target id ${t} is outside the vocabulary [0, ${this.spec.vocabSize})`);
+      return t;
+    }
+    if (!this.tokenizer) throw new UserError(`${where}: a text target needs a tokenizer, and ${this.dir} has no tokenizer.json; give a token id (--target-ids)`);
+    const ids = this.tokenizer.encode(t);
+    if (ids.length === 0) throw new UserError(`${where}: target ${JSON.stringify(t)} tokenizes to nothing`);
+    return ids[0];
   }
 
   /** Rows of the token embedding: the ids a prompt may hold. */

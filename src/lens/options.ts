@@ -7,7 +7,11 @@ import { metricAliases, needsAnchors, parseMetrics, type Metric } from '../graph
 import type { DecoderSpec } from '../models/types.js';
 import { UserError } from '../util/errors.js';
 
+/** Which positions the lens reads: the last (each generated step), the prompt's, or both. */
+export type LensPositions = 'last' | 'prompt' | 'all';
+
 export interface ProfileOptions {
+  /** Tokens to generate (default 8; with positions 'prompt' default 0, nothing generated). */
   maxNewTokens?: number;
   /** 0 = greedy (default). */
   temperature?: number;
@@ -44,6 +48,24 @@ export interface ProfileOptions {
    * (or metrics) than the last build a new graph and session.
    */
   lensGroups?: number;
+  /**
+   * 'last' (default): the lens at each generated step. 'prompt': also at every prompt position
+   * (ProfileResult.positions, with the rank and probability of each next prompt token), generating
+   * nothing unless maxNewTokens says so. 'all': the prompt positions and the generated steps
+   * (maxNewTokens default 8).
+   */
+  positions?: LensPositions;
+  /** Prompt tokens per prefill run with positions (default: about 64 lens rows per unembedding Gemm). */
+  positionTokens?: number;
+  /** Lens the input of block 0 (the embeddings, scaled and with learned positions where the model adds them) as a first layer. */
+  lensEmbeddings?: boolean;
+  /**
+   * A token the lens reports on at every step and layer (log-probability and rank): a token id, or a
+   * text whose first token is taken (e.g. " Paris"). For every prompt; a prompt's own `target` wins.
+   */
+  target?: string | number;
+  /** Prompts carry their own `target` (PromptInput.target); needed when no `target` is given for all. */
+  targets?: boolean;
   /** Called after each batch: prompts done, and the total when the prompts came as an array. */
   onProgress?: (done: number, total: number | undefined) => void;
   /** Prompts read, tokenized and sorted by length at a time (default max(512, 32 batches)): memory is flat in the prompt count. */
@@ -59,6 +81,11 @@ const MAX_SCALE = 1e6;
  * time; larger ones only cost memory.
  */
 const LENS_ROWS_PER_GROUP = 32;
+/**
+ * Lens rows per unembedding Gemm in a positions prefill run (positions × layers of a group): large
+ * enough to be compute-bound, small enough that the vocabulary-sized buffers stay a few tens of MB.
+ */
+const POSITION_ROWS_PER_GROUP = 64;
 
 /** What the graph depends on: the lens options, and the parsed metrics, top-k and batch size. */
 export interface LensSettings {
@@ -68,6 +95,8 @@ export interface LensSettings {
   aliases: Record<string, string>;
   topK: number;
   batchSize: number;
+  /** Layers in every lens result: the blocks, plus one with lensEmbeddings. */
+  lensLayers: number;
 }
 
 /** Check the lens-related options of a profile call and turn them into the graph's lens options. */
@@ -96,13 +125,27 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${batchSize}`);
 
-  const L = spec.nLayers;
+  const positions = opts.positions ?? 'last';
+  if (positions !== 'last' && positions !== 'prompt' && positions !== 'all') throw new UserError(`--positions must be last, prompt or all, got ${String(positions)}`);
+  const embeddings = opts.lensEmbeddings === true;
+  const L = spec.nLayers + (embeddings ? 1 : 0);
   const interventions = opts.interventions?.length ? opts.interventions : undefined;
   const lensGroups = opts.lensGroups ?? Math.round((batchSize * L) / LENS_ROWS_PER_GROUP);
   if (!Number.isInteger(lensGroups) || lensGroups < 0) throw new UserError(`lensGroups must be a non-negative integer, got ${lensGroups}`);
   const groups = Math.max(1, Math.min(L, lensGroups));
-  const lens: LensOptions = { metrics, topK, anchorIds, interventions, layerGroups: groups > 1 ? groups : undefined };
-  return { lens, metrics, aliases, topK, batchSize };
+  const hasTarget = opts.target !== undefined || opts.targets === true;
+  const queries = (positions !== 'last' ? 1 : 0) + (hasTarget ? 1 : 0);
+  const lens: LensOptions = {
+    metrics,
+    topK,
+    anchorIds,
+    interventions,
+    layerGroups: groups > 1 ? groups : undefined,
+    ...(positions !== 'last' ? { positions: true } : {}),
+    ...(embeddings ? { embeddings: true } : {}),
+    ...(queries > 0 ? { queries } : {}),
+  };
+  return { lens, metrics, aliases, topK, batchSize, lensLayers: L };
 }
 
 /** Every option of a profile() call, checked, with its default filled in. */
@@ -115,13 +158,21 @@ export interface ProfileSettings extends LensSettings {
   bos: boolean;
   sortByLength: boolean;
   prefillTokens: number;
+  positions: boolean;
+  positionTokens: number;
+  queries: { next: boolean; target: boolean };
 }
 
 /** Check a profile() call's options (before any prompt is read) and fill in the defaults. */
 export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'vocabSize' | 'nLayers'>): ProfileSettings {
-  const maxNew = opts.maxNewTokens ?? 8;
-  if (!Number.isInteger(maxNew) || maxNew < 1) throw new UserError(`--max-new-tokens must be a positive integer, got ${maxNew}`);
+  const positions = opts.positions ?? 'last';
+  const maxNew = opts.maxNewTokens ?? (positions === 'prompt' ? 0 : 8);
+  const least = positions === 'last' ? 1 : 0;
+  if (!Number.isInteger(maxNew) || maxNew < least) {
+    throw new UserError(`--max-new-tokens must be ${least === 1 ? 'a positive integer' : 'an integer ≥ 0'}, got ${maxNew}${least === 1 ? ' (0 is allowed with --positions prompt or all)' : ''}`);
+  }
   const windows = opts.windows;
+  if (windows !== undefined && maxNew === 0) throw new UserError('--windows needs generated steps; give --max-new-tokens');
   if (windows !== undefined) {
     if (!Number.isInteger(windows) || windows < 1 || maxNew % windows !== 0) {
       throw new UserError(`--windows ${windows} must be a positive integer that divides --max-new-tokens ${maxNew}`);
@@ -131,6 +182,15 @@ export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'v
   const temperature = opts.temperature ?? 0;
   if (!(temperature >= 0)) throw new UserError(`--temperature must be ≥ 0, got ${temperature}`);
   const lens = lensSettings(opts, spec);
+  if (temperature > 0 && lens.metrics.some((m) => m.kind === 'rank')) {
+    throw new UserError(
+      'rank:final is the rank of the token the model ranks first, which is the emitted token only with greedy decoding: use --temperature 0, ' +
+        'or --target / --target-ids for the rank of a given token',
+    );
+  }
+  const groups = lens.lens.layerGroups ?? 1;
+  const positionTokens = opts.positionTokens ?? Math.max(1, Math.floor(POSITION_ROWS_PER_GROUP / Math.ceil(lens.lensLayers / groups)));
+  if (!Number.isInteger(positionTokens) || positionTokens < 1) throw new UserError(`positionTokens must be a positive integer, got ${positionTokens}`);
   const prefillTokens = opts.prefillTokens ?? 192;
   if (!Number.isInteger(prefillTokens) || prefillTokens < 1) throw new UserError(`prefillTokens must be a positive integer, got ${prefillTokens}`);
   return {
@@ -143,5 +203,8 @@ export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'v
     bos: opts.bos ?? true,
     sortByLength: opts.sortByLength !== false,
     prefillTokens,
+    positions: positions !== 'last',
+    positionTokens,
+    queries: { next: positions !== 'last', target: opts.target !== undefined || opts.targets === true },
   };
 }

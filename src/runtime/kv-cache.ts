@@ -41,7 +41,8 @@ export class KvPool {
  * the generated tokens); the last generated token is never fed back.
  */
 export function cacheSlots(batch: { ids: number[] }[], maxNew: number): number {
-  return Math.max(...batch.map((b) => b.ids.length)) + maxNew - 1;
+  // the prefill writes every prompt position, also when nothing is generated (maxNew 0)
+  return Math.max(...batch.map((b) => b.ids.length)) + Math.max(1, maxNew) - 1;
 }
 
 /**

@@ -170,14 +170,21 @@ export function entropyOf(logits: number[]): { shannon: number; argmax: number }
 }
 
 /**
+ * A float64 forward of a tiny model: the residual stream of a text at every position, [0] the input
+ * of block 0 (the embeddings as the model feeds them), then the output of each block; each
+ * positions × d.
+ */
+export type Forward = (ids: number[]) => number[][][];
+
+/**
  * The protocol's profile without a KV cache, as the fixtures were made: at each step run the whole
  * sequence, take every block's output at the last position through `lens`, and append the greedy
- * token of the last block. `forward` returns the residual stream after each block at the last position.
+ * token of the last block.
  */
 export function referenceProfile(
   ids: number[],
   steps: number,
-  forward: (ids: number[]) => number[][],
+  forward: Forward,
   lens: (resid: number[]) => number[],
 ): { generated: number[]; shannon: number[][]; argmax: number[][] } {
   const seq = ids.slice();
@@ -185,7 +192,9 @@ export function referenceProfile(
   const shannon: number[][] = [];
   const argmax: number[][] = [];
   for (let t = 0; t < steps; t++) {
-    const per = forward(seq).map((r) => entropyOf(lens(r)));
+    const per = forward(seq)
+      .slice(1)
+      .map((xs) => entropyOf(lens(xs[xs.length - 1])));
     shannon.push(per.map((p) => p.shannon));
     argmax.push(per.map((p) => p.argmax));
     const next = per[per.length - 1].argmax;
@@ -193,6 +202,76 @@ export function referenceProfile(
     seq.push(next);
   }
   return { generated, shannon, argmax };
+}
+
+/** log-softmax of logits, in float64. */
+export function logSoftmax(logits: number[]): number[] {
+  const m = Math.max(...logits);
+  const lse = m + Math.log(logits.reduce((s, v) => s + Math.exp(v - m), 0));
+  return logits.map((v) => v - lse);
+}
+
+/**
+ * The rank of token `id` under log-probabilities `lp` (tokens strictly above it) is in [lo, hi]:
+ * tokens within `margin` of it may fall either way in float32.
+ */
+export function rankRange(lp: number[], id: number, margin = 1e-5): [number, number] {
+  let lo = 0;
+  let hi = 0;
+  for (const v of lp) {
+    if (v > lp[id] + margin) lo++;
+    if (v > lp[id] - margin) hi++;
+  }
+  return [lo, Math.max(lo, hi - 1)];
+}
+
+/**
+ * The engine's lens over prompt positions (positions 'all', 2 generated steps) equals the float64
+ * reference at every position and layer: Shannon within `tol`, argmax, the next token's
+ * log-probability within `tol` and its rank, rank:final (the rank of the last layer's top token);
+ * the generated steps equal referenceProfile. With lensEmbeddings the embeddings are a first layer.
+ */
+export async function assertPositionsMatchReference(
+  model: LensModel,
+  prompts: number[][],
+  opts: Pick<ProfileOptions, 'batchSize' | 'positionTokens' | 'lensEmbeddings' | 'lensGroups'>,
+  forward: Forward,
+  lens: (resid: number[]) => number[],
+  tol: number,
+): Promise<void> {
+  const steps = 2;
+  const rs: ProfileResult[] = [];
+  for await (const r of model.profile(prompts.map((ids) => ({ ids })), { ...opts, positions: 'all', maxNewTokens: steps, metrics: 'shannon,rank:final' })) rs.push(r);
+  assert.equal(rs.length, prompts.length);
+  for (const r of rs) {
+    const ids = prompts[r.index];
+    const streams = forward(ids);
+    const layers = opts.lensEmbeddings ? streams : streams.slice(1);
+    const pos = r.positions!;
+    assert.deepEqual(pos.ids, ids);
+    assert.equal(pos.metrics.shannon.length, ids.length, 'one row per prompt position');
+    assert.equal(pos.nextRank.length, ids.length - 1);
+    for (let p = 0; p < ids.length; p++) {
+      const lps = layers.map((xs) => logSoftmax(lens(xs[p])));
+      const final = entropyOf(lens(streams[streams.length - 1][p])).argmax;
+      lps.forEach((lp, l) => {
+        const tag = `prompt ${r.index} position ${p} layer ${l}`;
+        const h = -lp.reduce((a, v) => a + Math.exp(v) * v, 0);
+        assert.ok(Math.abs(pos.metrics.shannon[p][l] - h) <= tol, `${tag}: shannon ${pos.metrics.shannon[p][l]} vs ${h}`);
+        assert.equal(pos.argmax[p][l], lp.indexOf(Math.max(...lp)), `${tag}: argmax`);
+        const [flo, fhi] = rankRange(lp, final);
+        const rf = pos.metrics['rank:final'][p][l];
+        assert.ok(rf >= flo && rf <= fhi, `${tag}: rank:final ${rf}, float64 [${flo}, ${fhi}]`);
+        if (p + 1 < ids.length) {
+          const next = ids[p + 1];
+          assert.ok(Math.abs(pos.nextLogprob[p][l] - lp[next]) <= tol, `${tag}: next logprob ${pos.nextLogprob[p][l]} vs ${lp[next]}`);
+          const [lo, hi] = rankRange(lp, next);
+          assert.ok(pos.nextRank[p][l] >= lo && pos.nextRank[p][l] <= hi, `${tag}: next rank ${pos.nextRank[p][l]}, float64 [${lo}, ${hi}]`);
+        }
+      });
+    }
+    if (!opts.lensEmbeddings) assertMatchesReference(r, referenceProfile(ids, steps, forward, lens), tol);
+  }
 }
 
 /**
@@ -245,8 +324,8 @@ export async function assertProfilesMatchReference(
   model: LensModel,
   prompts: number[][],
   steps: number,
-  opts: Pick<ProfileOptions, 'batchSize' | 'prefillTokens'>,
-  forward: (ids: number[]) => number[][],
+  opts: Pick<ProfileOptions, 'batchSize' | 'prefillTokens' | 'interventions'>,
+  forward: Forward,
   lens: (resid: number[]) => number[],
   tol: number,
 ): Promise<void> {

@@ -14,13 +14,13 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { writeSafetensors, type TensorToWrite } from '../helpers/safetensors-writer.js';
-import { TinyCheckpoint, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { TinyCheckpoint, assertPositionsMatchReference, type Forward, add, attention, geluTanh, heads, invFreq, linear, referenceProfile, rmsNorm, rope, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 import { GEMMA3_CFG as CFG, buildGemma3 as build } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
 
 /** HF Gemma3 forward; `swapRopes` exchanges the local and global rotary (a deliberately wrong variant). */
-function gemma3Reference(c: TinyCheckpoint, swapRopes = false): (ids: number[]) => number[][] {
+function gemma3Reference(c: TinyCheckpoint, swapRopes = false): Forward {
   const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, head_dim: hd, rms_norm_eps: eps } = CFG;
   const globalFreq = invFreq(CFG.rope_theta, hd).map((v) => v / CFG.rope_scaling.factor);
   const localFreq = invFreq(CFG.rope_local_base_freq, hd);
@@ -28,7 +28,7 @@ function gemma3Reference(c: TinyCheckpoint, swapRopes = false): (ids: number[]) 
   const scale = Math.fround(Math.sqrt(d));
   return (ids) => {
     let x = ids.map((id) => Array.from(embed.subarray(id * d, (id + 1) * d), (v) => v * scale));
-    const outs: number[][] = [];
+    const outs: number[][][] = [x];
     for (let l = 0; l < CFG.num_hidden_layers; l++) {
       const p = `model.layers.${l}`;
       const sliding = (l + 1) % CFG.sliding_window_pattern !== 0;
@@ -47,7 +47,7 @@ function gemma3Reference(c: TinyCheckpoint, swapRopes = false): (ids: number[]) 
       const up = linear(m0, c.get(`${p}.mlp.up_proj.weight`), f, d);
       const m = linear(gate.map((r, i) => r.map((g, j) => geluTanh(g) * up[i][j])), c.get(`${p}.mlp.down_proj.weight`), d, f);
       x = add(x, m.map((r) => rmsNorm(r, c.get(`${p}.post_feedforward_layernorm.weight`), eps, true)));
-      outs.push(x[x.length - 1]);
+      outs.push(x);
     }
     return outs;
   };
@@ -68,6 +68,12 @@ describe('gemma3_text against a float64 reference of HF semantics', () => {
   const t = tinyModelFor('gemma3', build);
   const prompts = [[2, 17, 33, 5, 71, 9, 40, 88, 12, 3], [2, 60, 7, 25]];
   const STEPS = 6;
+
+  it('the lens over prompt positions matches the reference at every position and layer (one prompt per run in spans, batched, embeddings as a layer)', async () => {
+    for (const o of [{ batchSize: 1, positionTokens: 3 }, { batchSize: 2, positionTokens: 64, lensGroups: 2 }, { batchSize: 2, positionTokens: 1, lensEmbeddings: true }]) {
+      await assertPositionsMatchReference(t.model, prompts, o, gemma3Reference(t.ckpt), gemma3Lens(t.ckpt), TOL);
+    }
+  });
 
   it('reads the layer pattern, windows and rotary per layer', () => {
     assert.deepEqual(t.model.spec.slidingWindow, [3, 3, null, 3]);

@@ -5,12 +5,12 @@
  * then x + SwiGLU(RMSNorm(x)) · residual_multiplier; final RMSNorm, lm_head, ÷ logits_scaling.
  */
 import { describe, it } from 'node:test';
-import { TinyCheckpoint, add, attention, heads, invFreq, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { TinyCheckpoint, assertPositionsMatchReference, type Forward, add, attention, heads, invFreq, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 import { GRANITE_CFG as CFG, buildGranite as build } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
 
-function graniteReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
+function graniteReference(c: TinyCheckpoint): Forward {
   const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, rms_norm_eps: eps, residual_multiplier: rm } = CFG;
   const hd = d / H;
   const freq = invFreq(CFG.rope_theta, hd);
@@ -18,7 +18,7 @@ function graniteReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
   const scaled = (x: number[][]): number[][] => x.map((r) => r.map((v) => v * rm));
   return (ids) => {
     let x = ids.map((id) => Array.from(emb.subarray(id * d, (id + 1) * d), (v) => v * CFG.embedding_multiplier));
-    const outs: number[][] = [];
+    const outs: number[][][] = [x];
     for (let l = 0; l < CFG.num_hidden_layers; l++) {
       const p = `model.layers.${l}`;
       const h = x.map((r) => rmsNorm(r, c.get(`${p}.input_layernorm.weight`), eps, false));
@@ -30,7 +30,7 @@ function graniteReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
       const gate = linear(m, c.get(`${p}.mlp.gate_proj.weight`), f, d);
       const up = linear(m, c.get(`${p}.mlp.up_proj.weight`), f, d);
       x = add(x, scaled(linear(gate.map((r, i) => r.map((g, j) => silu(g) * up[i][j])), c.get(`${p}.mlp.down_proj.weight`), d, f)));
-      outs.push(x[x.length - 1]);
+      outs.push(x);
     }
     return outs;
   };
@@ -45,6 +45,12 @@ describe('granite against a float64 reference of HF semantics', () => {
   const t = tinyModelFor('granite', build);
   const prompts = [[0, 17, 33, 5, 71, 9, 40, 12], [0, 60, 7]];
   const STEPS = 6;
+
+  it('the lens over prompt positions matches the reference at every position and layer (one prompt per run in spans, batched, embeddings as a layer)', async () => {
+    for (const o of [{ batchSize: 1, positionTokens: 3 }, { batchSize: 2, positionTokens: 64, lensGroups: 2 }, { batchSize: 2, positionTokens: 1, lensEmbeddings: true }]) {
+      await assertPositionsMatchReference(t.model, prompts, o, graniteReference(t.ckpt), graniteLens(t.ckpt), TOL);
+    }
+  });
 
   for (const batchSize of [1, 2]) {
     it(`matches the reference (batch ${batchSize})`, async () => {

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TinyCheckpoint, add, attention, heads, layerNorm, linear, relu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { TinyCheckpoint, assertPositionsMatchReference, type Forward, add, attention, heads, layerNorm, linear, relu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 import { OPT_POSTLN_CFG as CFG, buildOptPostLn as build, OPT_PREFIX as P } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
 
-function optReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
+function optReference(c: TinyCheckpoint): Forward {
   const { hidden_size: d, word_embed_proj_dim: e, ffn_dim: f, num_attention_heads: H } = CFG;
   const hd = d / H;
   const eps = 1e-5;
@@ -21,7 +21,7 @@ function optReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
   return (ids) => {
     const tok = ids.map((id) => Array.from(emb.subarray(id * e, (id + 1) * e)));
     let x = linear(tok, c.get(`${P}.project_in.weight`), d, e).map((r, i) => r.map((v, j) => v + pos[(i + 2) * d + j]));
-    const outs: number[][] = [];
+    const outs: number[][][] = [x];
     for (let l = 0; l < CFG.num_hidden_layers; l++) {
       const p = `${P}.layers.${l}`;
       const lin = (h: number[][], n: string): number[][] => linear(h, c.get(`${p}.self_attn.${n}.weight`), d, d, c.get(`${p}.self_attn.${n}.bias`));
@@ -32,7 +32,7 @@ function optReference(c: TinyCheckpoint): (ids: number[]) => number[][] {
       x = add(x, linear(hidden, c.get(`${p}.fc2.weight`), d, f, c.get(`${p}.fc2.bias`))).map((r) =>
         layerNorm(r, c.get(`${p}.final_layer_norm.weight`), c.get(`${p}.final_layer_norm.bias`), eps),
       );
-      outs.push(x[x.length - 1]);
+      outs.push(x);
     }
     return outs;
   };
@@ -47,6 +47,12 @@ describe('OPT post-LN with project_in/out against a float64 reference of HF sema
   const t = tinyModelFor('opt', build);
   const prompts = [[2, 17, 33, 5, 71, 9, 40, 8], [2, 60, 7]];
   const STEPS = 6;
+
+  it('the lens over prompt positions matches the reference at every position and layer (one prompt per run in spans, batched, embeddings as a layer)', async () => {
+    for (const o of [{ batchSize: 1, positionTokens: 3 }, { batchSize: 2, positionTokens: 64, lensGroups: 2 }, { batchSize: 2, positionTokens: 1, lensEmbeddings: true }]) {
+      await assertPositionsMatchReference(t.model, prompts, o, optReference(t.ckpt), optLens(t.ckpt), TOL);
+    }
+  });
 
   it('reads post-LN, no final norm and the projections', () => {
     assert.equal(t.model.spec.normPlacement, 'post');

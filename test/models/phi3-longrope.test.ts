@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TinyCheckpoint, add, attention, heads, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
+import { TinyCheckpoint, assertPositionsMatchReference, type Forward, add, attention, heads, linear, rmsNorm, rope, silu, assertProfilesMatchReference, tinyModelFor } from '../helpers/reference-ops.js';
 import { PHI3_LONGROPE_CFG as CFG, buildPhi3LongRope as build } from '../helpers/reference-models.js';
 
 const TOL = 1e-4;
 
-function phi3Reference(c: TinyCheckpoint): (ids: number[]) => number[][] {
+function phi3Reference(c: TinyCheckpoint): Forward {
   const { hidden_size: d, intermediate_size: f, num_attention_heads: H, num_key_value_heads: KV, rms_norm_eps: eps } = CFG;
   const hd = d / H;
   const orig = CFG.original_max_position_embeddings;
@@ -22,7 +22,7 @@ function phi3Reference(c: TinyCheckpoint): (ids: number[]) => number[][] {
     const ext = ids.length > orig ? CFG.rope_scaling.long_factor : CFG.rope_scaling.short_factor;
     const freq = ext.map((e, i) => 1 / (e * CFG.rope_theta ** ((2 * i) / hd)));
     let x = ids.map((id) => Array.from(emb.subarray(id * d, (id + 1) * d)));
-    const outs: number[][] = [];
+    const outs: number[][][] = [x];
     for (let l = 0; l < CFG.num_hidden_layers; l++) {
       const p = `model.layers.${l}`;
       const h = x.map((r) => rmsNorm(r, c.get(`${p}.input_layernorm.weight`), eps, false));
@@ -35,7 +35,7 @@ function phi3Reference(c: TinyCheckpoint): (ids: number[]) => number[][] {
       const gu = linear(m, c.get(`${p}.mlp.gate_up_proj.weight`), 2 * f, d);
       const act = gu.map((r) => r.slice(f).map((u, j) => u * silu(r[j])));
       x = add(x, linear(act, c.get(`${p}.mlp.down_proj.weight`), d, f));
-      outs.push(x[x.length - 1]);
+      outs.push(x);
     }
     return outs;
   };
@@ -49,6 +49,10 @@ function phi3Lens(c: TinyCheckpoint): (resid: number[]) => number[] {
 describe('phi3 LongRoPE against a float64 reference of HF semantics', () => {
   const t = tinyModelFor('phi3', build);
   const STEPS = 3;
+
+  it('the lens over prompt positions matches the reference (prompts kept whole: the rotary factors depend on the length)', async () => {
+    for (const [, prompts] of cases) await assertPositionsMatchReference(t.model, prompts, { batchSize: 2, positionTokens: 3 }, phi3Reference(t.ckpt), phi3Lens(t.ckpt), TOL);
+  });
 
   const cases: [string, number[][]][] = [
     ['within the original context (short factors)', [[1, 17, 33, 5, 71], [1, 60]]],
