@@ -97,5 +97,20 @@ export async function writeProfileNpz(file: string, results: ProfileResult[]): P
   arrays.input_ids = ints([P, S], (out) => results.forEach((r, p) => out.set(r.inputIds, p * S)));
   arrays.prompt_lengths = ints([P], (out) => results.forEach((r, p) => (out[p] = r.inputIds.length)));
   arrays.n_steps = ints([P], (out) => results.forEach((r, p) => (out[p] = r.generatedIds.length)));
+  const rows = (get: (r: ProfileResult) => number[][] | undefined, steps: number): ((out: Int32Array) => void) => (out) =>
+    results.forEach((r, p) => get(r)?.forEach((row, t) => out.set(row, (p * steps + t) * L)));
+  if (results[0]?.target) {
+    arrays['target/id'] = ints([P], (out) => results.forEach((r, p) => (out[p] = r.target!.id)));
+    arrays['target/prob'] = { dtype: 'f4', shape: [P, T, L], data: cube((r) => r.target && r.target.logprob.map((row) => row.map(Math.exp)), T) };
+    arrays['target/rank'] = ints([P, T, L], rows((r) => r.target?.rank, T));
+  }
+  if (results[0]?.positions) {
+    // position p of prompt i at [i, p]; positions past a prompt's length are NaN (or -1)
+    for (const name of Object.keys(results[0].positions.metrics)) arrays[`positions/${name}`] = { dtype: 'f4', shape: [P, S, L], data: cube((r) => r.positions?.metrics[name], S) };
+    arrays['positions/argmax'] = ints([P, S, L], rows((r) => r.positions?.argmax, S));
+    const N = Math.max(0, S - 1);
+    arrays['positions/next_prob'] = { dtype: 'f4', shape: [P, N, L], data: cube((r) => r.positions?.nextLogprob.map((row) => row.map(Math.exp)), N) };
+    arrays['positions/next_rank'] = ints([P, N, L], rows((r) => r.positions?.nextRank, N));
+  }
   await writeNpz(file, arrays);
 }

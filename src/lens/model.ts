@@ -271,6 +271,11 @@ export class LensModel {
     return { target: this.targetId(t, `prompt ${index + 1}`) };
   }
 
+  /** The token ids of a text, without BOS (empty without a tokenizer). */
+  tokenIds(text: string): number[] {
+    return this.tokenizer ? this.tokenizer.encode(text) : [];
+  }
+
   /** A target as a token id: an id (checked against the vocabulary) or the first token of a text (no BOS). */
   targetId(t: string | number, where: string): number {
     if (typeof t === 'number') {

@@ -100,7 +100,7 @@ export interface LensSettings {
 }
 
 /** Check the lens-related options of a profile call and turn them into the graph's lens options. */
-export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'vocabSize' | 'nLayers'>): LensSettings {
+export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'vocabSize' | 'nLayers' | 'dModel'>): LensSettings {
   const requested = Array.isArray(opts.metrics) && typeof opts.metrics[0] === 'object' ? undefined : ((opts.metrics as string | string[] | undefined) ?? DEFAULT_METRICS);
   const metrics = requested === undefined ? (opts.metrics as Metric[]) : parseMetrics(requested);
   const aliases = requested === undefined ? {} : metricAliases(requested);
@@ -121,6 +121,16 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
     if (iv.kind === 'scale' && !(typeof iv.factor === 'number' && Number.isFinite(iv.factor) && Math.abs(iv.factor) <= MAX_SCALE)) {
       throw new UserError(`--scale-block ${iv.layer}:${iv.factor}: the factor must be a finite number between -${MAX_SCALE} and ${MAX_SCALE}`);
     }
+    if (iv.kind === 'add') {
+      const what = `--add-vector ${iv.layer}:${iv.source ?? '(vector)'}`;
+      const f = iv.factor ?? 1;
+      if (!(Number.isFinite(f) && Math.abs(f) <= MAX_SCALE)) throw new UserError(`${what}: the scale must be a finite number between -${MAX_SCALE} and ${MAX_SCALE}, got ${f}`);
+      const v = iv.vector;
+      if (!Array.isArray(v) || v.length !== spec.dModel) throw new UserError(`${what}: the vector has ${Array.isArray(v) ? v.length : 0} values; the model's residual stream has d_model = ${spec.dModel}`);
+      const bad = v.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x) || !Number.isFinite(Math.fround(x * f)));
+      if (bad >= 0) throw new UserError(`${what}: value ${bad} (${v[bad]}) times the scale is not a finite float32`);
+    }
+    if (iv.kind !== 'scale' && iv.kind !== 'skip' && iv.kind !== 'add') throw new UserError(`unknown intervention kind '${String(iv.kind)}' (scale, skip or add)`);
   }
   const batchSize = opts.batchSize ?? 8;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`--batch-size must be a positive integer, got ${batchSize}`);
@@ -129,7 +139,8 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
   if (positions !== 'last' && positions !== 'prompt' && positions !== 'all') throw new UserError(`--positions must be last, prompt or all, got ${String(positions)}`);
   const embeddings = opts.lensEmbeddings === true;
   const L = spec.nLayers + (embeddings ? 1 : 0);
-  const interventions = opts.interventions?.length ? opts.interventions : undefined;
+  // what the graph depends on (a vector's file name does not)
+  const interventions = opts.interventions?.length ? opts.interventions.map(({ kind, layer, factor, vector }) => ({ kind, layer, factor, vector })) : undefined;
   const lensGroups = opts.lensGroups ?? Math.round((batchSize * L) / LENS_ROWS_PER_GROUP);
   if (!Number.isInteger(lensGroups) || lensGroups < 0) throw new UserError(`lensGroups must be a non-negative integer, got ${lensGroups}`);
   const groups = Math.max(1, Math.min(L, lensGroups));
@@ -164,7 +175,7 @@ export interface ProfileSettings extends LensSettings {
 }
 
 /** Check a profile() call's options (before any prompt is read) and fill in the defaults. */
-export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'vocabSize' | 'nLayers'>): ProfileSettings {
+export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'vocabSize' | 'nLayers' | 'dModel'>): ProfileSettings {
   const positions = opts.positions ?? 'last';
   const maxNew = opts.maxNewTokens ?? (positions === 'prompt' ? 0 : 8);
   const least = positions === 'last' ? 1 : 0;

@@ -85,6 +85,27 @@ for (const c of cases) {
       });
     }
 
+    // The lens over every position of full_sequence (prompt + greedy tokens) in one prefill: position
+    // prompt_len − 1 + s sees exactly the text of step s, so it must give the golden step s.
+    it('the lens over the positions of full_sequence equals the golden steps (batched, in spans of 3, 2 layer groups)', async () => {
+      const full = g.prompts.map((p) => ({ ids: p.full_sequence }));
+      const rs = await collect(model.profile(full, { positions: 'prompt', metrics, anchorIds: x.anchor_ids, batchSize: n, positionTokens: 3, lensGroups: 2 }));
+      for (const r of rs) {
+        const gp = g.prompts[r.index];
+        const xp = x.prompts[r.index];
+        const tag = `${c.case} prompt ${r.index} over positions`;
+        const P = gp.input_ids.length;
+        const at = <T>(rows: T[]): T[] => gp.generated_ids.map((_, s) => rows[P - 1 + s]);
+        assert.deepEqual(r.generatedIds, [], `${tag}: nothing generated`);
+        assert.deepEqual(at(r.positions!.argmax), gp.lens_argmax, `${tag}: lens argmax`);
+        close(`${tag} shannon`, at(r.positions!.metrics.shannon), gp.entropy);
+        for (const a of ['0.5', '2', '5']) close(`${tag} renyi:${a}`, at(r.positions!.metrics[`renyi:${a}`]), gp.renyi[`${a}.0`] ?? gp.renyi[a]);
+        for (const n of extraNames) close(`${tag} ${n}`, at(r.positions!.metrics[parseMetric(n).name]), xp.metrics[n]);
+        // each generated token is the greedy one: rank 0 at the last layer where it follows
+        for (let s = 0; s + 1 < gp.generated_ids.length; s++) assert.equal(r.positions!.nextRank[P - 1 + s][c.num_layers - 1], 0, `${tag}: next rank at step ${s}`);
+      }
+    });
+
     const interventions = {
       'scale:1:0.5': [{ kind: 'scale' as const, layer: 1, factor: 0.5 }],
       'skip:0': [{ kind: 'skip' as const, layer: 0 }],

@@ -8,16 +8,17 @@ import { METRIC_HELP } from '../../graph/metric-names.js';
 import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { openRegularFileSync } from '../../util/files.js';
+import { readVectorFile } from '../../lens/vector-file.js';
 import { packageVersion } from '../../util/package.js';
 import { ProgressBar } from '../../util/progress.js';
 import { collect, intArg, numberArg, resolveModel, threadsArg } from '../args.js';
-import { printHuman } from '../view.js';
+import { layerNames, printHuman } from '../view.js';
 
 interface ProfileCliOptions {
   prompt: string[];
   promptsFile?: string;
   inputIds: string[];
-  maxNewTokens: string;
+  maxNewTokens?: string;
   temperature: string;
   seed: string;
   metrics: string;
@@ -37,6 +38,11 @@ interface ProfileCliOptions {
   allowNan?: boolean;
   out?: string;
   npz?: string;
+  positions: string;
+  lensEmbeddings?: boolean;
+  target: string[];
+  targetIds?: string;
+  addVector: string[];
 }
 
 export function register(program: Command): void {
@@ -47,7 +53,7 @@ export function register(program: Command): void {
     .option('--prompt <text>', 'a prompt (repeatable)', collect, [])
     .option('--prompts-file <file>', 'JSONL file with one {"prompt": "..."} per line')
     .option('--input-ids <ids>', 'a prompt as comma-separated token ids, used verbatim: no BOS added (repeatable)', collect, [])
-    .option('--max-new-tokens <n>', 'tokens to generate per prompt (the steps T)', '8')
+    .option('--max-new-tokens <n>', 'tokens to generate per prompt (the steps T); default 8, with --positions prompt 0')
     .option('--temperature <t>', 'sampling temperature; 0 = greedy', '0')
     .option('--seed <n>', 'seed of the sampler (same seed, same tokens)', '0')
     .option('--metrics <list>', `comma list of lens metrics: ${METRIC_HELP}`, 'shannon')
@@ -57,6 +63,11 @@ export function register(program: Command): void {
     .option('--anchor-ids <ids>', 'anchor token ids for anchored:* metrics, comma-separated')
     .option('--scale-block <L:F>', 'multiply the residual stream after block L by F (repeatable)', collect, [])
     .option('--skip-block <L>', 'make block L the identity on the residual stream (repeatable)', collect, [])
+    .option('--add-vector <L:FILE[:SCALE]>', 'add SCALE (default 1) × the vector in FILE (.npy float32/float64, or safetensors with one tensor; d_model values) to the residual stream after block L at every position (repeatable)', collect, [])
+    .option('--positions <which>', 'where the lens looks: last (each generated step), prompt (every prompt position; generates nothing unless --max-new-tokens says so) or all (both)', 'last')
+    .option('--lens-embeddings', 'also lens the input of block 0 (the embeddings), as a first layer named "embed"')
+    .option('--target <text>', 'report the lens probability and rank of this text\'s first token at every layer and step; once for all prompts or once per prompt, in order (repeatable)', collect, [])
+    .option('--target-ids <ids>', 'target token ids, comma-separated: one for all prompts or one per prompt')
     .option('--batch-size <n>', 'prompts per forward pass (left-padded)', '8')
     .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--no-bos', 'do not prepend the tokenizer\'s BOS token to text prompts')
@@ -74,9 +85,14 @@ Examples:
   entropylens profile ./gpt2 --prompt "The capital of France is" --max-new-tokens 4
   entropylens profile ./gpt2 --input-ids 50256,464,3139 --metrics shannon,renyi:0.5,renyi:inf --json
   entropylens profile ./gpt2 --prompts-file prompts.jsonl --windows 2 --max-new-tokens 8 --json > out.json
+  entropylens profile ./gpt2 --prompt "The Eiffel Tower is in the city of" --positions prompt
+  entropylens profile ./gpt2 --prompt "The capital of France is" --target " Paris" --metrics shannon,rank:final
+  entropylens profile ./gpt2 --prompt "I think that" --add-vector 6:happy.npy:4
 
-Layer 0 is the output of block 0 (the embeddings are not part of the profile); the last layer's
-lens is the model's own output distribution. Entropies are in nats.`,
+Layer 0 is the output of block 0 (the embeddings are not part of the profile unless
+--lens-embeddings adds them as layer "embed"); the last layer's lens is the model's own output
+distribution. Entropies are in nats. With --positions prompt|all, position p of the prompt is the
+text up to and including token p, and next-token ranks and probabilities are reported per layer.`,
     )
     .action(async (modelArg: string, o: ProfileCliOptions) => {
       await runProfile(modelArg, o);
@@ -152,6 +168,29 @@ export function parseIdList(text: string, option: string): number[] {
   return parts.map(Number);
 }
 
+/**
+ * --add-vector L:FILE[:SCALE] values: block, file (read and checked against d_model) and scale. The
+ * last `:number` is the scale, so a file name may itself hold colons.
+ */
+export function parseAddVectors(specs: string[], d: number): Intervention[] {
+  return specs.map((spec) => {
+    const m = /^(\d+):(.+?)(?::([-+0-9.eE]+))?$/.exec(spec.trim());
+    const scale = m?.[3] !== undefined ? Number(m[3]) : 1;
+    if (!m || !Number.isFinite(scale)) throw new UserError(`--add-vector '${spec}': expected BLOCK:FILE or BLOCK:FILE:SCALE, e.g. 6:happy.npy:4`);
+    const { values } = readVectorFile(m[2], d, `--add-vector ${spec}`);
+    return { kind: 'add' as const, layer: Number(m[1]), factor: scale, vector: values, source: m[2] };
+  });
+}
+
+/** An intervention as recorded in --json and in datasets: a vector by its file, size and norm, not its values. */
+export function describeIntervention(iv: Intervention): Record<string, unknown> {
+  if (iv.kind === 'add') {
+    const v = iv.vector ?? [];
+    return { kind: 'add', layer: iv.layer, file: iv.source ?? null, scale: iv.factor ?? 1, d: v.length, norm: Math.hypot(...v) };
+  }
+  return { kind: iv.kind, layer: iv.layer, ...(iv.kind === 'scale' ? { factor: iv.factor } : {}) };
+}
+
 export function parseInterventions(scale: string[], skip: string[]): Intervention[] {
   const out: Intervention[] = [];
   for (const s of scale) {
@@ -168,13 +207,18 @@ export function parseInterventions(scale: string[], skip: string[]): Interventio
 }
 
 async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void> {
-  const maxNewTokens = intArg(o.maxNewTokens, '--max-new-tokens', 1);
+  const positions = o.positions;
+  if (positions !== 'last' && positions !== 'prompt' && positions !== 'all') throw new UserError(`--positions '${positions}': expected last, prompt or all`);
+  const maxNewTokens = o.maxNewTokens !== undefined ? intArg(o.maxNewTokens, '--max-new-tokens', positions === 'last' ? 1 : 0) : positions === 'prompt' ? 0 : 8;
+  if (positions !== 'last' && o.out) throw new UserError('--out stores the generated steps only; write the lens over prompt positions with --json or --npz (or leave --positions at last)');
+  if (o.target.length && o.targetIds) throw new UserError('give targets as --target TEXT or as --target-ids IDS, not both');
   const temperature = numberArg(o.temperature, '--temperature', 0);
   const seed = intArg(o.seed, '--seed', 0);
   const topK = intArg(o.topK, '--top-k', 0);
   const batchSize = intArg(o.batchSize, '--batch-size', 1);
   const threads = threadsArg(o.threads);
   const windows = o.windows !== undefined ? intArg(o.windows, '--windows', 1) : undefined;
+  if (windows !== undefined && maxNewTokens === 0) throw new UserError('--windows needs generated steps: give --max-new-tokens');
   if (windows !== undefined && maxNewTokens % windows !== 0) {
     throw new UserError(`--windows ${windows} does not divide --max-new-tokens ${maxNewTokens}; choose a divisor (e.g. 1 or ${maxNewTokens})`);
   }
@@ -208,8 +252,20 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
       });
     anchorIds = [...new Set([...(anchorIds ?? []), ...ids])];
   }
+  // steering vectors are read and checked (d_model from config.json) before the model loads
+  if (o.addVector.length) {
+    const { openModel } = await import('../../models/load.js');
+    interventions.push(...parseAddVectors(o.addVector, openModel(dir).spec.dModel));
+  }
+  const targets: (string | number)[] = o.targetIds ? parseIdList(o.targetIds, '--target-ids') : o.target;
+  if (total !== undefined && targets.length > 1 && targets.length !== total) {
+    throw new UserError(`${targets.length} targets for ${total} prompts: give one target for all prompts or exactly one per prompt`);
+  }
+  const profileOpts = { metrics: o.metrics, topK, batchSize, anchorIds, interventions, positions, lensEmbeddings: o.lensEmbeddings, ...(targets.length ? { targets: true } : {}) } as const;
   const { LensModel } = await import('../../lens/model.js');
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: { metrics: o.metrics, topK, batchSize, anchorIds, interventions } });
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: profileOpts });
+  const targetIds = targets.map((t, i) => model.targetId(t, targets.length > 1 ? `target ${i + 1}` : typeof t === 'number' ? '--target-ids' : '--target'));
+  for (const t of targets) if (typeof t === 'string') noteFirstToken(model, t, '--target');
   const loadSeconds = (performance.now() - t0) / 1000;
 
   const bar = new ProgressBar({ total: total ?? 0, label: 'profiling', unit: 'prompts' });
@@ -231,8 +287,12 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
         bos: o.bos,
         stop_at_eos: Boolean(o.stopAtEos),
         anchors: anchorIds ? anchorIds.map((id) => ({ id, token: model.tokenText(id) })) : null,
-        interventions: interventions.map((iv) => ({ kind: iv.kind, layer: iv.layer, ...(iv.kind === 'scale' ? { factor: iv.factor } : {}) })),
+        interventions: interventions.map(describeIntervention),
+        positions,
+        lens_embeddings: Boolean(o.lensEmbeddings),
+        targets: targetIds.length ? targetIds.map((id) => ({ id, token: model.tokenText(id) })) : null,
       },
+      layers: layerNames(model, model.spec.nLayers + (o.lensEmbeddings ? 1 : 0)),
     };
     process.stdout.write(JSON.stringify(head).slice(0, -1) + ',"results":[');
   } else if (anchorIds) {
@@ -243,7 +303,19 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   // --out: a dataset of its own; prompts already in it (same options) are skipped, keeping their sampler streams.
   const output = o.out || o.npz ? await import('../profile-output.js') : undefined;
   const dataset = o.out
-    ? await output!.ProfileDatasetWriter.open(o.out, modelArg, { maxNewTokens, temperature, seed, metrics: o.metrics, windows: windows ?? null, bos: o.bos, stopAtEos: Boolean(o.stopAtEos), anchorIds: anchorIds ?? null, interventions })
+    ? await output!.ProfileDatasetWriter.open(o.out, modelArg, {
+        maxNewTokens,
+        temperature,
+        seed,
+        metrics: o.metrics,
+        windows: windows ?? null,
+        bos: o.bos,
+        stopAtEos: Boolean(o.stopAtEos),
+        anchorIds: anchorIds ?? null,
+        interventions: interventions.map(describeIntervention),
+        ...(o.lensEmbeddings ? { lensEmbeddings: true } : {}),
+        ...(targetIds.length ? { targetIds } : {}),
+      })
     : undefined;
   // The prompts handed to profile() that have no result yet (results come back in the same order).
   const original: { index: number; prompt: PromptInput }[] = [];
@@ -251,9 +323,11 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     let i = 0;
     for await (const p of readPrompts(o)) {
       const index = i++;
+      if (targetIds.length > 1 && index >= targetIds.length) throw new UserError(`prompt ${index + 1} has no target: ${targetIds.length} targets were given; give one for all prompts or one per prompt`);
       if (dataset?.has(index, p)) continue;
       if (dataset) original.push({ index, prompt: p });
-      yield typeof p === 'string' ? { text: p, stream: index } : { ...p, stream: index };
+      const target = targetIds.length ? { target: targetIds[targetIds.length > 1 ? index : 0] } : {};
+      yield typeof p === 'string' ? { text: p, stream: index, ...target } : { ...p, stream: index, ...target };
     }
   }
   const forNpz: ProfileResult[] = [];
@@ -269,6 +343,9 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     bos: o.bos,
     anchorIds,
     interventions,
+    positions,
+    lensEmbeddings: o.lensEmbeddings,
+    ...(targetIds.length ? { targets: true } : {}),
     onProgress: () => bar.tick(0),
   })) {
     bar.tick();
@@ -288,6 +365,9 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     else printHuman(model, r, shown++ === 0);
   }
   bar.finish();
+  if (targetIds.length > 1 && shown !== targetIds.length && broken.length === 0) {
+    process.stderr.write(`entropylens: warning: ${targetIds.length} targets were given for ${shown} prompts; the extra targets were not used\n`);
+  }
   await dataset?.close();
   if (o.npz) await output!.writeProfileNpz(o.npz, forNpz);
   const generateSeconds = (performance.now() - t1) / 1000;
@@ -326,7 +406,38 @@ function resultJson(r: ProfileResult, text: (id: number) => string | null): Reco
     argmax: r.argmax,
     argmax_tokens: tokens(r.argmax),
     ...(r.topk ? { topk: { ids: r.topk.ids, tokens: r.topk.ids.map(tokens), probs: r.topk.probs } } : {}),
+    ...(r.target
+      ? { target: { id: r.target.id, token: text(r.target.id), prob: exps(r.target.logprob), logprob: r.target.logprob, rank: r.target.rank } }
+      : {}),
+    ...(r.positions
+      ? {
+          positions: {
+            ids: r.positions.ids,
+            tokens: r.positions.ids.map(text),
+            metrics: r.positions.metrics,
+            argmax: r.positions.argmax,
+            argmax_tokens: tokens(r.positions.argmax),
+            ...(r.positions.topk ? { topk: { ids: r.positions.topk.ids, tokens: r.positions.topk.ids.map(tokens), probs: r.positions.topk.probs } } : {}),
+            next_rank: r.positions.nextRank,
+            next_prob: exps(r.positions.nextLogprob),
+            next_logprob: r.positions.nextLogprob,
+          },
+        }
+      : {}),
   };
+}
+
+function exps(rows: number[][]): number[][] {
+  return rows.map((row) => row.map(Math.exp));
+}
+
+/** A text target or anchor is its first token: say so when the text is longer. */
+function noteFirstToken(model: { tokenIds(text: string): number[]; tokenText(id: number): string | null }, text: string, option: string): void {
+  const ids = model.tokenIds(text);
+  if (ids.length > 1) {
+    const pieces = ids.map((id) => JSON.stringify(model.tokenText(id))).join(' + ');
+    process.stderr.write(`entropylens: note: ${option} ${JSON.stringify(text)} is ${ids.length} tokens (${pieces}); its first token ${JSON.stringify(model.tokenText(ids[0]))} is used\n`);
+  }
 }
 
 function round(v: number): number {
