@@ -74,7 +74,7 @@ export class ProfileDatasetWriter {
 export async function writeProfileNpz(file: string, results: ProfileResult[]): Promise<void> {
   const P = results.length;
   const T = Math.max(0, ...results.map((r) => r.generatedIds.length));
-  const L = results[0]?.argmax[0]?.length ?? 0;
+  const L = results[0]?.argmax[0]?.length ?? results[0]?.positions?.argmax[0]?.length ?? 0;
   const arrays: Record<string, NpyArray> = {};
   const cube = (get: (r: ProfileResult) => number[][] | undefined, steps: number): Float32Array => {
     const out = new Float32Array(P * steps * L).fill(NaN);

@@ -15,7 +15,7 @@ import type { LabelType } from '../store/schema.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/package.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { runLoop, type ExperimentSample, type ResultsSink, type RunLoopOptions, type RunLoopResult } from './runner.js';
+import { runLoop, TARGET_METRICS, type ExperimentSample, type ResultsSink, type RunLoopOptions, type RunLoopResult } from './runner.js';
 import { shardModels, shardSamples, stratifiedLimit, type Shard } from './shard.js';
 import { familySampleId, familySamples, formatSamples, mmluFinish, mmluSamples, tinystoriesSamples } from './samples.js';
 import { writeRunFigures } from './figures.js';
@@ -159,11 +159,14 @@ export async function runMmlu(o: MmluRunOptions): Promise<RunSummary> {
   const t0 = performance.now();
   const rows = await loadMmlu(o.dataset);
   const samples = shardSamples(stratifiedLimit(mmluSamples(rows, o.promptType), o.limit, (s) => String(s.labels.subject), o.seed), o.shard ?? null);
-  const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
+  // besides Shannon, the gold letter's lens probability and rank per step and layer
+  const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'], targetMetrics: [...TARGET_METRICS] };
   const { sink, writer, startAt } = await openSink(o, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' }, samples.map((s) => s.sampleId));
   const { model, name } = await loadModel(o.model, o, ['shannon']);
   try {
     const loop = loopOptions('mmlu', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon'], startAt);
+    loop.profile.targets = true;
+    loop.metricNames = ['shannon', ...TARGET_METRICS];
     loop.finish = mmluFinish(o.referenceQuirks);
     const res = await runLoop(model, samples, sink, loop);
     return await finishEvaluation(o, writer, 'mmlu', 'correct', res, t0);

@@ -3,7 +3,7 @@
  * `updateSteps`, write each chunk as one shard, skip samples already on disk.
  */
 import { appendGeneratedText } from '../datasets/quirks.js';
-import type { LensModel, ProfileOptions, ProfileResult } from '../lens/model.js';
+import type { LensModel, ProfileOptions, ProfileResult, PromptInput } from '../lens/model.js';
 import type { ResultRowInput } from '../store/schema.js';
 import { ProgressBar } from '../util/progress.js';
 
@@ -21,7 +21,12 @@ export interface ExperimentSample {
   /** The sample's place in the experiment's full sample list (stored, so readers keep the run's order). */
   index: number;
   labels: Labels;
+  /** A token (text; its first token) whose lens probability and rank are stored as TARGET_METRICS (MMLU: the gold letter). */
+  target?: string;
 }
+
+/** Rows stored for a sample's target: the lens probability and rank (0 = top) of its first token, steps × layers. */
+export const TARGET_METRICS = ['target_prob', 'target_rank'] as const;
 
 /**
  * Where a run's rows go: the results store's writer (a part file per `append`), seen through what
@@ -40,7 +45,7 @@ export interface RunLoopOptions {
   experiment: string;
   /** The model name stored in each row. */
   modelName: string;
-  profile: Pick<ProfileOptions, 'maxNewTokens' | 'temperature' | 'seed' | 'batchSize' | 'metrics' | 'anchorIds' | 'interventions'>;
+  profile: Pick<ProfileOptions, 'maxNewTokens' | 'temperature' | 'seed' | 'batchSize' | 'metrics' | 'anchorIds' | 'interventions' | 'targets'>;
   metricNames: string[];
   /** Write a shard every N samples. */
   updateSteps: number;
@@ -127,8 +132,15 @@ export async function runLoop(model: LensModel, samples: ExperimentSample[], sin
   return { written, skipped: samples.length - written, nonFinite };
 }
 
-function toPrompt(s: ExperimentSample): { text: string; stream: number } | { ids: number[]; stream: number } {
-  return s.ids ? { ids: s.ids, stream: s.stream } : { text: s.prompt, stream: s.stream };
+function toPrompt(s: ExperimentSample): PromptInput {
+  const target = s.target !== undefined ? { target: s.target } : {};
+  return s.ids ? { ids: s.ids, stream: s.stream, ...target } : { text: s.prompt, stream: s.stream, ...target };
+}
+
+/** A result's metrics, plus the TARGET_METRICS when it has a target. */
+function metricsOf(r: ProfileResult): Record<string, number[][]> {
+  if (!r.target) return r.metrics;
+  return { ...r.metrics, target_prob: r.target.logprob.map((row) => row.map(Math.exp)), target_rank: r.target.rank };
 }
 
 async function generate(model: LensModel, chunk: ExperimentSample[], o: RunLoopOptions): Promise<SampleOutput[]> {
@@ -138,7 +150,7 @@ async function generate(model: LensModel, chunk: ExperimentSample[], o: RunLoopO
 }
 
 function fromResult(r: ProfileResult): SampleOutput {
-  return { completion: r.completion ?? r.generatedIds.join(' '), generatedIds: r.generatedIds, metrics: r.metrics };
+  return { completion: r.completion ?? r.generatedIds.join(' '), generatedIds: r.generatedIds, metrics: metricsOf(r) };
 }
 
 /**
@@ -150,14 +162,15 @@ async function retokenizingGenerate(model: LensModel, chunk: ExperimentSample[],
   const texts = chunk.map((s) => s.prompt);
   const outs: SampleOutput[] = chunk.map(() => ({ completion: '', generatedIds: [], metrics: Object.fromEntries(o.metricNames.map((n) => [n, [] as number[][]])) }));
   for (let t = 0; t < steps; t++) {
-    const prompts = chunk.map((s, i) => ({ text: texts[i], stream: s.stream * steps + t }));
+    const prompts = chunk.map((s, i) => ({ text: texts[i], stream: s.stream * steps + t, ...(s.target !== undefined ? { target: s.target } : {}) }));
     for await (const r of model.profile(prompts, { ...o.profile, maxNewTokens: 1 })) {
       const i = r.index;
       const id = r.generatedIds[0];
       const piece = model.tokenText(id) ?? '';
       texts[i] = appendGeneratedText(texts[i], piece, o.modelName);
       outs[i].generatedIds.push(id);
-      for (const n of o.metricNames) outs[i].metrics[n].push(r.metrics[n][0]);
+      const metrics = metricsOf(r);
+      for (const n of o.metricNames) outs[i].metrics[n].push(metrics[n][0]);
     }
   }
   chunk.forEach((s, i) => (outs[i].completion = texts[i].slice(s.prompt.length)));

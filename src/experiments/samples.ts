@@ -26,6 +26,8 @@ export function mmluSamples(rows: MmluRow[], promptType: MmluPromptType): Experi
     stream: p.index,
     index: p.index,
     labels: { subject: p.subject, prompt_type: promptType, answer: p.gold, question_index: p.index },
+    // the prompt ends in "Answer: ", so the gold letter's own token is the answer's
+    target: p.gold,
   }));
 }
 

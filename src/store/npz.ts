@@ -7,6 +7,7 @@ import { UserError } from '../util/errors.js';
 
 export type NpyArray =
   | { dtype: 'f4'; shape: number[]; data: Float32Array }
+  | { dtype: 'f8'; shape: number[]; data: Float64Array }
   | { dtype: 'i4'; shape: number[]; data: Int32Array };
 
 /** One .npy file: magic, version 1.0, a header dict padded to 64 bytes, then little-endian data. */

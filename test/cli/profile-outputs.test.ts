@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { readResults } from '../../src/store/index.js';
+import { python } from '../helpers/python.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
 import { writeTinyLlama } from '../helpers/tiny-model.js';
@@ -20,13 +21,6 @@ const prompts = path.join(root, 'prompts.txt');
 fs.writeFileSync(prompts, ['Once upon a time', 'The little dragon flew over the hills', 'A cat'].join('\n'));
 const base = ['profile', model, '--prompts-file', prompts, '--max-new-tokens', '4', '--metrics', 'shannon,renyi:2', '--cache-dir', cache];
 
-/** Debian's Python (the `python3` on PATH may be another one): ENTROPYLENS_PYTHON, /usr/bin/python3, python3. */
-function python(module: string): string | undefined {
-  for (const py of [process.env.ENTROPYLENS_PYTHON, '/usr/bin/python3', 'python3'].filter((p): p is string => Boolean(p))) {
-    if (spawnSync(py, ['-c', `import ${module}`]).status === 0) return py;
-  }
-  return undefined;
-}
 
 it('--out: a results dataset with one row per prompt and metric, equal to --json; resumed, not repeated', async () => {
   const out = path.join(root, 'ds');

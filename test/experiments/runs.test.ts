@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateStories } from '../../src/datasets/demo-stories.js';
+import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { readResults } from '../../src/store/index.js';
 import { CLI, runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
@@ -72,8 +73,27 @@ describe('entropylens run', () => {
     const out = path.join(root, 'mmlu');
     const r = runCli(['run', 'mmlu', '--model', model, '--dataset', mmlu, '--prompt-type', 'instruct', '--max-new-tokens', '3', '--out', out, '--cache-dir', cache]);
     assert.equal(r.code, 0, r.stderr);
-    const data = await readResults(out);
+    const data = await readResults(out, { metric: 'shannon' });
     assert.equal(data.rows.length, 40);
+    // the gold letter's lens probability and rank are stored too: equal to what profile computes for
+    // the same prompt and target, rank 0 at the last layer exactly when the greedy token is the letter
+    const all = await readResults(out);
+    assert.deepEqual([...new Set(all.rows.map((x) => x.metric))].sort(), ['shannon', 'target_prob', 'target_rank']);
+    const lens = await LensModel.load(model, { cacheDir: cache, threads: 1 });
+    try {
+      for (const x of data.rows.slice(0, 6)) {
+        const prob = all.rows.find((y) => y.sample_id === x.sample_id && y.metric === 'target_prob')!;
+        const rank = all.rows.find((y) => y.sample_id === x.sample_id && y.metric === 'target_rank')!;
+        let got: ProfileResult | undefined;
+        for await (const r of lens.profile([{ text: x.prompt, target: String(x.labels.answer) }], { maxNewTokens: 3, targets: true })) got = r;
+        const L = rank.n_layers;
+        assert.deepEqual(Array.from(rank.values), got!.target!.rank.flat());
+        Array.from(prob.values).forEach((v, i) => assert.ok(Math.abs(v - Math.exp(got!.target!.logprob.flat()[i])) <= 1e-6));
+        assert.equal(rank.values[L - 1] === 0, got!.generatedIds[0] === got!.target!.id, `${x.sample_id}: rank 0 at the last layer iff the greedy token is the gold letter`);
+      }
+    } finally {
+      await lens.close();
+    }
     for (const x of data.rows) {
       assert.equal(typeof x.labels.correct, 'boolean');
       assert.ok(['A', 'B', 'C', 'D'].includes(String(x.labels.answer)));
