@@ -43,7 +43,9 @@ describe('entropylens profile', () => {
     const r = runCli(args);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
-    assert.deepEqual(Object.keys(doc).sort(), ['entropylens', 'memory', 'model', 'options', 'results', 'timing']);
+    assert.deepEqual(Object.keys(doc).sort(), ['entropylens', 'layers', 'memory', 'model', 'options', 'results', 'timing']);
+    assert.deepEqual(doc.layers, ['0', '1', '2']);
+    assert.equal(doc.options.positions, 'last');
     assert.match(doc.entropylens.version, /^\d+\.\d+\.\d+/);
     assert.deepEqual(doc.options.metrics, ['shannon', 'renyi:0.5']);
     assert.equal(doc.options.max_new_tokens, 6);

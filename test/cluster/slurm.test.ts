@@ -64,22 +64,24 @@ it('an array job of 3 shards with one task requeued midway equals the unsharded 
   await until('task 1 to write', 120_000, () => (fs.existsSync(path.join(out, 'writers')) && fs.readdirSync(out).some((f) => f.startsWith('part-s1of3-')) ? true : undefined));
   slurm('scontrol', 'requeue', `${job}_1`);
   let info = '';
+  const logs = (): string => fs.readdirSync(root).filter((f) => f.startsWith('task-')).map((f) => `--- ${f}\n${fs.readFileSync(path.join(root, f), 'utf8').slice(-3000)}`).join('\n');
   await until('task 1 to run again (last state below)', 150_000, () => {
     info = slurm('scontrol', 'show', 'job', `${job}_1`);
     if (/Restarts=1/.test(info) && /JobState=(RUNNING|COMPLETED)/.test(info)) return true;
+    if (/Restarts=1/.test(info) && /JobState=(FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)/.test(info)) throw new Error(`task 1 failed after its requeue\n${logs()}`);
     // A requeued job waits for a begin time (about two minutes): let it start now.
     if (/JobState=PENDING/.test(info)) spawnSync('scontrol', ['update', `JobId=${job}_1`, 'StartTime=now'], { env });
     return undefined;
   }).catch((e: Error) => {
-    throw new Error(`${e.message}\n${info}`);
+    throw new Error(`${e.message}\n${info}\n${logs()}`);
   });
   await until('the array to finish', 180_000, async () => {
     const queued = slurm('squeue', '-h', '-j', job).trim();
     return queued === '' && (await datasetStatus(out)).complete ? true : undefined;
   });
-  const logs = fs.readdirSync(root).filter((f) => f.startsWith('task-')).map((f) => fs.readFileSync(path.join(root, f), 'utf8')).join('\n');
-  assert.match(logs, /task 1 of 3 \(restart 1\)/, 'task 1 ran a second time');
-  assert.match(logs, /DUE TO JOB REQUEUE/);
+  const all = logs();
+  assert.match(all, /task 1 of 3 \(restart 1\)/, 'task 1 ran a second time');
+  assert.match(all, /DUE TO JOB REQUEUE/);
 
   const want = (await readResults(whole)).rows;
   const got = (await readResults(out)).rows;
