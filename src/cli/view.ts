@@ -70,7 +70,8 @@ export function printHuman(model: LensModel, r: ProfileResult, first: boolean): 
       const last = g === groups.length - 1;
       out.push(`    ${'layer'.padStart(5)}  ${group.map((n) => n.padStart(width)).join('  ')}${last ? `  lens top-1${r.topk ? ' / top-k (p)' : ''}` : ''}`);
       for (let l = 0; l < r.argmax[t].length; l++) {
-        const vals = group.map((n) => formatValue(r.metrics[n][t][l]).padStart(width)).join('  ');
+        // ranks are counts: shown as integers
+        const vals = group.map((n) => (n.startsWith('rank:') ? String(r.metrics[n][t][l]) : formatValue(r.metrics[n][t][l])).padStart(width)).join('  ');
         let tail = '';
         if (last) tail = `  ${r.topk ? r.topk.ids[t][l].map((id, j) => `${quote(model, id)} ${r.topk!.probs[t][l][j].toFixed(3)}`).join(', ') : quote(model, r.argmax[t][l])}`;
         out.push(`    ${layers[l].padStart(5)}  ${vals}${tail}`);

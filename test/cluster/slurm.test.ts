@@ -63,14 +63,17 @@ it('an array job of 3 shards with one task requeued midway equals the unsharded 
   // Task 1, once it has written a part file, is requeued: Slurm kills it and runs it again.
   await until('task 1 to write', 120_000, () => (fs.existsSync(path.join(out, 'writers')) && fs.readdirSync(out).some((f) => f.startsWith('part-s1of3-')) ? true : undefined));
   slurm('scontrol', 'requeue', `${job}_1`);
+  const requeuedAt = Date.now();
   let info = '';
   const logs = (): string => fs.readdirSync(root).filter((f) => f.startsWith('task-')).map((f) => `--- ${f}\n${fs.readFileSync(path.join(root, f), 'utf8').slice(-3000)}`).join('\n');
   await until('task 1 to run again (last state below)', 150_000, () => {
     info = slurm('scontrol', 'show', 'job', `${job}_1`);
     if (/Restarts=1/.test(info) && /JobState=(RUNNING|COMPLETED)/.test(info)) return true;
     if (/Restarts=1/.test(info) && /JobState=(FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)/.test(info)) throw new Error(`task 1 failed after its requeue\n${logs()}`);
-    // A requeued job waits for a begin time (about two minutes): let it start now.
-    if (/JobState=PENDING/.test(info)) spawnSync('scontrol', ['update', `JobId=${job}_1`, 'StartTime=now'], { env });
+    // A requeued job waits for a begin time (about two minutes): let it start sooner, but not within
+    // the second of its requeue — slurmd refuses a launch whose credential is no newer than the
+    // revocation of the killed run's (one-second resolution), and the job then fails at launch.
+    if (/JobState=PENDING/.test(info) && Date.now() - requeuedAt > 2500) spawnSync('scontrol', ['update', `JobId=${job}_1`, 'StartTime=now'], { env });
     return undefined;
   }).catch((e: Error) => {
     throw new Error(`${e.message}\n${info}\n${logs()}`);
