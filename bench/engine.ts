@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ort } from '../src/runtime/ort.js';
 import { LensModel } from '../src/lens/model.js';
-import { randomTensor, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
+import { bareMatmul, randomTensor, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
 
 const PROMPTS = 24;
 const NEW_TOKENS = 8;
@@ -39,34 +39,6 @@ function prompts(): { ids: number[] }[] {
   return out;
 }
 
-async function bareMatmul(threads: number): Promise<{ ms: number; gflops: number }> {
-  // imported here: the profiling processes load only what a profile run loads
-  const { onnx } = (await import('onnx-proto')).default;
-  const w = randomTensor(D * VOCAB, 99, 0.02);
-  const model = onnx.ModelProto.encode(onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 18 }],
-    graph: {
-      name: 'lens_matmul',
-      node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'], name: 'mm' }],
-      initializer: [{ name: 'w', dims: [D, VOCAB], dataType: 1, rawData: new Uint8Array(w.buffer) }],
-      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: LAYERS }, { dimValue: D }] } } } }],
-      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: LAYERS }, { dimValue: VOCAB }] } } } }],
-    },
-  })).finish();
-  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  if (threads > 0) opts.intraOpNumThreads = threads;
-  const session = await ort.InferenceSession.create(model, opts);
-  const x = new ort.Tensor('float32', randomTensor(LAYERS * D, 7, 1), [LAYERS, D]);
-  for (let i = 0; i < 3; i++) await session.run({ x });
-  const reps = 20;
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) await session.run({ x });
-  const ms = (performance.now() - t0) / reps;
-  await session.release();
-  return { ms, gflops: (2 * LAYERS * D * VOCAB) / (ms / 1000) / 1e9 };
-}
-
 /**
  * One measurement per process, as a user runs `entropylens profile` once per configuration:
  * `profile B` loads the model for batch size B, then times profiling; `matmul` times the bare MatMul.
@@ -77,7 +49,7 @@ async function child(mode: string, dir: string, cacheDir: string, arg?: string):
     return;
   }
   if (mode === 'matmul') {
-    process.stdout.write(JSON.stringify(await bareMatmul(0)));
+    process.stdout.write(JSON.stringify(await bareMatmul(LAYERS)));
     return;
   }
   const batchSize = Number(arg ?? 8);

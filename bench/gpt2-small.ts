@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../src/models/safetensors-write.js';
+import { ort } from '../src/runtime/ort.js';
 
 export const D = 768;
 export const LAYERS = 12;
@@ -58,5 +59,38 @@ export function writeModel(dir: string, tokenizerFrom?: string): void {
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
   if (tokenizerFrom) for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(tokenizerFrom, f), path.join(dir, f));
+}
+
+
+/**
+ * A bare onnxruntime MatMul of the lens' shape, rows × 768 · 768 × 50257 (all threads): its time and
+ * GFLOP/s, the machine's reference measured in the same run. 12 rows read the 154 MB matrix for
+ * little work (memory-bound); 64 or more are compute-bound, the sgemm peak the lens can reach.
+ */
+export async function bareMatmul(rows: number): Promise<{ ms: number; gflops: number }> {
+  // imported here: the profiling processes load only what a profile run loads
+  const { onnx } = (await import('onnx-proto')).default;
+  const w = randomTensor(D * VOCAB, 99, 0.02);
+  const model = onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 18 }],
+    graph: {
+      name: 'lens_matmul',
+      node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['y'], name: 'mm' }],
+      initializer: [{ name: 'w', dims: [D, VOCAB], dataType: 1, rawData: new Uint8Array(w.buffer) }],
+      input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: rows }, { dimValue: D }] } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: rows }, { dimValue: VOCAB }] } } } }],
+    },
+  })).finish();
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  const session = await ort.InferenceSession.create(model, opts);
+  const x = new ort.Tensor('float32', randomTensor(rows * D, 7, 1), [rows, D]);
+  for (let i = 0; i < 3; i++) await session.run({ x });
+  const reps = 20;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) await session.run({ x });
+  const ms = (performance.now() - t0) / reps;
+  await session.release();
+  return { ms, gflops: (2 * rows * D * VOCAB) / (ms / 1000) / 1e9 };
 }
 

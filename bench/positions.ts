@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LensModel } from '../src/lens/model.js';
-import { D, LAYERS, VOCAB, writeModel } from './gpt2-small.js';
+import { bareMatmul, D, LAYERS, VOCAB, writeModel } from './gpt2-small.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -56,13 +56,15 @@ async function main(): Promise<void> {
     writeModel(dir);
     const cache = path.join(tmp, 'cache');
     run(dir, cache, 16, 'last'); // builds the weight cache
+    const peak = await bareMatmul(64);
+    console.log(`bare onnxruntime MatMul 64×${D} · ${D}×${VOCAB} (compute-bound): ${peak.gflops.toFixed(1)} GFLOP/s, this machine's sgemm reference`);
     for (const n of lengths) {
       const last = run(dir, cache, n, 'last');
       const pos = run(dir, cache, n, 'prompt');
       // lens: every position × layer through the unembedding; decoder: ~2 FLOP per parameter per token
       const lensGflop = (n * LAYERS * 2 * D * VOCAB) / 1e9;
       console.log(
-        `${String(n).padStart(4)} tokens: positions 'prompt' ${pos.seconds.toFixed(2)} s (${pos.rows} positions × ${LAYERS} layers; lens ${lensGflop.toFixed(0)} GFLOP → ${(lensGflop / pos.seconds).toFixed(1)} GFLOP/s), ` +
+        `${String(n).padStart(4)} tokens: positions 'prompt' ${pos.seconds.toFixed(2)} s (${pos.rows} positions × ${LAYERS} layers; lens ${lensGflop.toFixed(0)} GFLOP → ${(lensGflop / pos.seconds).toFixed(1)} GFLOP/s, ${((100 * lensGflop) / pos.seconds / peak.gflops).toFixed(0)}% of the MatMul), ` +
           `peak RSS ${pos.peakRssMB.toFixed(0)} MB | baseline, last position only: ${last.seconds.toFixed(2)} s, peak RSS ${last.peakRssMB.toFixed(0)} MB`,
       );
     }
