@@ -10,6 +10,7 @@ import type { ExternalWeight } from '../graph/external.js';
 import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
 import type { LensOptions } from '../graph/lens-options.js';
+import { contentFingerprint } from '../models/content-hash.js';
 import { openModel } from '../models/load.js';
 import type { Architecture, DecoderSpec } from '../models/types.js';
 import { EmbeddingReader } from '../runtime/embeddings.js';
@@ -92,8 +93,20 @@ export class LensModel {
   static async load(dir: string, opts: LoadOptions = {}): Promise<LensModel> {
     const { ckpt, arch, spec, weights: sources } = openModel(dir);
     const t0 = performance.now();
+    const cacheDir = opts.cacheDir ?? defaultCacheDir();
+    // the weight cache is keyed by what the files hold (each file hashed once, then known by its stat)
+    let hashBar: ProgressBar | undefined;
+    let hashedMB = 0;
+    const fingerprint = contentFingerprint(ckpt.files, cacheDir, (done, total) => {
+      if (!opts.progress || total < 64 << 20) return;
+      hashBar ??= new ProgressBar({ total: Math.ceil(total / 2 ** 20), label: 'hashing checkpoint', unit: 'MB' });
+      const mb = Math.floor(done / 2 ** 20);
+      hashBar.tick(mb - hashedMB);
+      hashedMB = mb;
+    });
+    hashBar?.finish();
     const bar = opts.progress ? new ProgressBar({ total: sources.length, label: 'caching weights', unit: 'tensors' }) : undefined;
-    const cache = exportWeights(spec, sources, ckpt.fingerprint, opts.cacheDir ?? defaultCacheDir(), (done, total) => {
+    const cache = exportWeights(spec, sources, fingerprint, cacheDir, (done, total) => {
       bar?.tick();
       opts.onExportProgress?.(done, total);
     });

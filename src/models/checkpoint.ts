@@ -24,8 +24,8 @@ export interface Checkpoint {
   totalBytes: number;
   /** The set of dtypes present. */
   dtypes: Set<string>;
-  /** A fingerprint of the files (names, sizes, mtimes) for cache invalidation. */
-  fingerprint: string;
+  /** The files the model is made of (config.json, the shard index, the safetensors files): their content keys the weight cache (models/content-hash.ts). */
+  files: string[];
 }
 
 const INDEX_FILE = 'model.safetensors.index.json';
@@ -138,7 +138,6 @@ export function openCheckpoint(dirArg: string): Checkpoint {
     }
   }
 
-  const fingerprint = fingerprintFiles([configPath, ...(indexFile ? [indexFile] : []), ...files]);
 
   const readFloat32 = (name: string): Float32Array => {
     const info = tensors.get(name);
@@ -159,17 +158,8 @@ export function openCheckpoint(dirArg: string): Checkpoint {
     has: (name) => tensors.has(name),
     totalBytes,
     dtypes,
-    fingerprint,
+    files: [configPath, ...(indexFile ? [indexFile] : []), ...files],
   };
-}
-
-function fingerprintFiles(files: string[]): string {
-  const h = createHash('sha256');
-  for (const f of files) {
-    const s = fs.statSync(f);
-    h.update(`${path.basename(f)}\0${s.size}\0${s.mtimeMs}\n`);
-  }
-  return h.digest('hex').slice(0, 32);
 }
 
 /** Name resolution for architectures: checkpoints of one architecture vary in prefixes. */
