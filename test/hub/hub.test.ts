@@ -168,7 +168,10 @@ describe('resolveModelDir from the hub', () => {
     const gets = hub.requestsMatching(new RegExp(`/cdn/${sha256(weights)}`)).filter((r) => r.method === 'GET');
     assert.equal(gets.length, 2);
     assert.equal(gets[0]!.range, undefined);
-    assert.equal(gets[1]!.range, 'bytes=120000-');
+    // it resumes from the bytes it kept: all 120,000 sent, or fewer when the HTTP client dropped
+    // chunks it had not handed over yet when the connection closed (under load: 65,347)
+    const start = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
+    assert.ok(start > 0 && start <= 120_000, `resumed at ${gets[1]!.range}`);
   });
 
   it('resumes the .incomplete file a killed run left behind', async () => {

@@ -25,6 +25,7 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function graphFiles(): Map<string, number> {
   const out = new Map<string, number>();
   for (const d of fs.readdirSync(cacheDir)) {
+    if (!fs.statSync(path.join(cacheDir, d)).isDirectory()) continue; // content-hashes.json
     for (const f of fs.readdirSync(path.join(cacheDir, d))) if (f.startsWith('graph-')) out.set(path.join(d, f), fs.statSync(path.join(cacheDir, d, f)).mtimeMs);
   }
   return out;
@@ -108,7 +109,10 @@ it('the lens groups run one after another: each unembedding waits for every resu
   const opts = { metrics: ['shannon', 'renyi:2', 'kl:next', 'kl:final'], topK: 3, lensGroups: 3 };
   const model = await LensModel.load(modelDir, { cacheDir: dir, profile: opts });
   await model.close();
-  const files = fs.readdirSync(dir).flatMap((d) => fs.readdirSync(path.join(dir, d)).filter((f) => f.startsWith('graph-')).map((f) => path.join(dir, d, f)));
+  const files = fs
+    .readdirSync(dir)
+    .filter((d) => fs.statSync(path.join(dir, d)).isDirectory())
+    .flatMap((d) => fs.readdirSync(path.join(dir, d)).filter((f) => f.startsWith('graph-')).map((f) => path.join(dir, d, f)));
   assert.equal(files.length, 1);
   const nodes = onnx.ModelProto.decode(fs.readFileSync(files[0])).graph!.node!;
   const producer = new Map<string, (typeof nodes)[number]>();
