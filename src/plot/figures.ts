@@ -1,6 +1,6 @@
 /** The figures of entropy profiles as Vega-Lite specs: depth curves, heatmaps, scatter plots, label profiles. */
 import { UserError } from '../util/errors.js';
-import { FONT_FAMILY } from './render.js';
+import { FONT_FAMILY } from './font.js';
 import type { VegaLiteSpec } from './render.js';
 
 export type Spec = VegaLiteSpec;
@@ -308,6 +308,41 @@ export function depthCurves(rows: ProfileRow[], opts: { metric: string; groupBy:
   });
 }
 
+/** One line of a band figure: its mean and 95% band per position (layer), as meanBand computes them. */
+export interface SeriesBand {
+  label: string;
+  band: Pick<MeanBand, 'n' | 'mean' | 'lo' | 'hi'>;
+}
+
+/**
+ * Mean lines with their 95% bands from bands already computed (the viewer's server aggregates;
+ * labelProfiles computes them from rows): against the layer index, or against normalised depth
+ * (l+1)/L. Series are drawn and listed in the order given.
+ */
+export function bandFigure(series: SeriesBand[], opts: { metric: string; x: 'layer' | 'depth'; title?: string; colorTitle?: string }): Spec {
+  if (series.length === 0) throw new UserError('bandFigure: no profiles to plot');
+  const points: BandPoint[] = [];
+  let maxL = 0;
+  series.forEach(({ label, band }, i) => {
+    const L = band.mean.length;
+    maxL = Math.max(maxL, L);
+    for (let l = 0; l < L; l++) {
+      points.push({ series: label, order: i, x: opts.x === 'layer' ? l : (l + 1) / L, mean: band.mean[l], lo: band.lo[l], hi: band.hi[l], n: band.n });
+    }
+  });
+  const what = metricAxisTitle(opts.metric).replace(/ \(.*\)$/, '');
+  return bandSpec(points, {
+    title: opts.title ?? (opts.x === 'layer' ? `Mean ${what} per label` : `${what} vs depth`),
+    subtitle: 'mean and 95% band (mean ± 1.96·sd/√n)',
+    xTitle: opts.x === 'layer' ? LAYER_AXIS_TITLE : DEPTH_AXIS_TITLE,
+    yTitle: metricAxisTitle(opts.metric),
+    colorTitle: opts.colorTitle ?? 'label',
+    xIsLayer: opts.x === 'layer',
+    xDomain: opts.x === 'layer' ? [0, Math.max(1, maxL - 1)] : [0, 1],
+    faceted: false,
+  });
+}
+
 /**
  * Per-label mean profile against the layer index, with a 95% band per label. All profiles of a
  * label must have the same number of layers.
@@ -320,29 +355,15 @@ export function labelProfiles(rows: { label: string; values: number[] }[], opts:
     if (!list) byLabel.set(r.label, (list = []));
     list.push(r.values);
   }
-  const labels = [...byLabel.keys()].sort();
-  const points: BandPoint[] = [];
-  let maxL = 0;
-  labels.forEach((label, i) => {
+  const series = [...byLabel.keys()].sort().map((label) => {
     const profiles = byLabel.get(label)!;
     const L = profiles[0].length;
     if (profiles.some((p) => p.length !== L)) {
       throw new UserError(`labelProfiles: label '${label}' mixes profiles of different depths; plot one model at a time`);
     }
-    maxL = Math.max(maxL, L);
-    const b = meanBand(profiles);
-    for (let l = 0; l < L; l++) points.push({ series: label, order: i, x: l, mean: b.mean[l], lo: b.lo[l], hi: b.hi[l], n: b.n });
+    return { label, band: meanBand(profiles) };
   });
-  return bandSpec(points, {
-    title: opts.title ?? `Mean ${metricAxisTitle(opts.metric).replace(/ \(.*\)$/, '')} per label`,
-    subtitle: 'mean and 95% band (mean ± 1.96·sd/√n)',
-    xTitle: LAYER_AXIS_TITLE,
-    yTitle: metricAxisTitle(opts.metric),
-    colorTitle: 'label',
-    xIsLayer: true,
-    xDomain: [0, Math.max(1, maxL - 1)],
-    faceted: false,
-  });
+  return bandFigure(series, { metric: opts.metric, x: 'layer', title: opts.title });
 }
 
 /**

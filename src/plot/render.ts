@@ -10,11 +10,7 @@ import { installTextMetrics } from './fontmetrics.js';
 
 export type VegaLiteSpec = TopLevelSpec;
 
-/**
- * The fonts the figures name. The first is installed on most Linux machines (fonts-dejavu-core);
- * the SVG keeps the whole list so a browser picks what it has.
- */
-export const FONT_FAMILY = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+export { FONT_FAMILY } from './font.js';
 
 /** Collects what vega-lite / vega would otherwise print to the console, so callers and tests see it. */
 class CollectingLogger {
