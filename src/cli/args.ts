@@ -1,23 +1,12 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
 import os from 'node:os';
-import { UserError } from '../util/errors.js';
+import { intArg } from '../util/options.js';
+
+export { intArg, numberArg } from '../util/options.js';
 
 /** commander collector for repeatable options. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-export function numberArg(text: string, option: string, min?: number): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) throw new UserError(`${option} '${text}' is not a number`);
-  if (min !== undefined && v < min) throw new UserError(`${option} must be ≥ ${min}, got ${v}`);
-  return v;
-}
-
-export function intArg(text: string, option: string, min?: number): number {
-  const v = numberArg(text, option, min);
-  if (!Number.isInteger(v)) throw new UserError(`${option} must be an integer, got ${text}`);
-  return v;
 }
 
 /**

@@ -31,6 +31,8 @@ export interface CommonRunOptions {
   referenceQuirks: boolean;
   threads?: number;
   cacheDir?: string;
+  /** Store the lens' top-k tokens and probabilities per step and layer (0 = none). */
+  topK?: number;
   /** Process one shard of the run (`--shard i/N`); null or absent = the whole run. */
   shard?: Shard | null;
   /** Move damaged part files aside (their samples are redone) instead of stopping. */
@@ -63,6 +65,9 @@ interface Sink {
 }
 
 async function openSink(o: CommonRunOptions, model: string, experiment: string, options: Record<string, unknown>, labelColumns: Record<string, LabelType>, targets: string[]): Promise<Sink> {
+  const topK = o.topK ?? 0;
+  // Recorded only when asked for, so runs without top-k keep the options of earlier versions (and resume).
+  if (topK > 0) options = { ...options, topK };
   if (targets.length === 0) throw new UserError(`the ${experiment} run has no samples to profile: the dataset is empty (or --limit / --shard left none); check the data file`);
   const writer = await ResultsWriter.open(o.out, {
     model,
@@ -70,6 +75,7 @@ async function openSink(o: CommonRunOptions, model: string, experiment: string, 
     options,
     codeVersion: CODE_VERSION,
     labelColumns,
+    topK,
     shard: o.shard ?? null,
     targets,
     dropDamaged: o.dropDamaged,
@@ -109,7 +115,7 @@ async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: Ru
 /** Load a model with the graph for the run's metrics and batch size built at once (one session, not two). */
 async function loadModel(id: string, o: CommonRunOptions, metrics: string[]): Promise<{ model: LensModel; name: string }> {
   const dir = await resolveModelDir(id);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, profile: { batchSize: o.batchSize, metrics } });
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, profile: { batchSize: o.batchSize, metrics, topK: o.topK ?? 0 } });
   return { model, name: id };
 }
 
@@ -324,7 +330,7 @@ function loopOptions(experiment: string, modelName: string, o: CommonRunOptions,
   return {
     experiment,
     modelName,
-    profile: { ...gen, seed: o.seed, batchSize: o.batchSize, metrics },
+    profile: { ...gen, seed: o.seed, batchSize: o.batchSize, metrics, topK: o.topK ?? 0 },
     metricNames: metrics,
     updateSteps: o.updateSteps,
     retokenize: o.referenceQuirks,

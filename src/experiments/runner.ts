@@ -45,7 +45,7 @@ export interface RunLoopOptions {
   experiment: string;
   /** The model name stored in each row. */
   modelName: string;
-  profile: Pick<ProfileOptions, 'maxNewTokens' | 'temperature' | 'seed' | 'batchSize' | 'metrics' | 'anchorIds' | 'interventions' | 'targets'>;
+  profile: Pick<ProfileOptions, 'maxNewTokens' | 'temperature' | 'seed' | 'batchSize' | 'metrics' | 'anchorIds' | 'interventions' | 'targets' | 'topK'>;
   metricNames: string[];
   /** Write a shard every N samples. */
   updateSteps: number;
@@ -67,6 +67,8 @@ interface SampleOutput {
   completion: string;
   generatedIds: number[];
   metrics: Record<string, number[][]>;
+  /** steps × layers × k, with top-k. */
+  topk?: { ids: number[][][]; probs: number[][][] };
 }
 
 /** What a run loop did: samples written now, already on disk when they came up, rows with NaN/Inf. */
@@ -105,6 +107,10 @@ export async function runLoop(model: LensModel, samples: ExperimentSample[], sin
     chunk.forEach((s, i) => {
       const out = outputs[i];
       const labels = { ...s.labels, ...(o.finish ? o.finish(s, out.completion, out.generatedIds) : {}) };
+      // One copy per sample: every metric's row of the sample refers to it.
+      const tokens = out.topk
+        ? { generated_ids: Int32Array.from(out.generatedIds), topk_ids: Int32Array.from(out.topk.ids.flat(2)), topk_probs: Float32Array.from(out.topk.probs.flat(2)) }
+        : undefined;
       for (const metric of o.metricNames) {
         const m = out.metrics[metric];
         const values = Float32Array.from(m.flat());
@@ -121,6 +127,7 @@ export async function runLoop(model: LensModel, samples: ExperimentSample[], sin
           n_layers: m[0]?.length ?? 0,
           values,
           sample_index: s.index,
+          ...(tokens ? { tokens } : {}),
         });
       }
     });
@@ -150,7 +157,7 @@ async function generate(model: LensModel, chunk: ExperimentSample[], o: RunLoopO
 }
 
 function fromResult(r: ProfileResult): SampleOutput {
-  return { completion: r.completion ?? r.generatedIds.join(' '), generatedIds: r.generatedIds, metrics: metricsOf(r) };
+  return { completion: r.completion ?? r.generatedIds.join(' '), generatedIds: r.generatedIds, metrics: metricsOf(r), ...(r.topk ? { topk: r.topk } : {}) };
 }
 
 /**
@@ -160,7 +167,13 @@ function fromResult(r: ProfileResult): SampleOutput {
 async function retokenizingGenerate(model: LensModel, chunk: ExperimentSample[], o: RunLoopOptions): Promise<SampleOutput[]> {
   const steps = o.profile.maxNewTokens ?? 8;
   const texts = chunk.map((s) => s.prompt);
-  const outs: SampleOutput[] = chunk.map(() => ({ completion: '', generatedIds: [], metrics: Object.fromEntries(o.metricNames.map((n) => [n, [] as number[][]])) }));
+  const withTopk = (o.profile.topK ?? 0) > 0;
+  const outs: SampleOutput[] = chunk.map(() => ({
+    completion: '',
+    generatedIds: [],
+    metrics: Object.fromEntries(o.metricNames.map((n) => [n, [] as number[][]])),
+    ...(withTopk ? { topk: { ids: [], probs: [] } } : {}),
+  }));
   for (let t = 0; t < steps; t++) {
     const prompts = chunk.map((s, i) => ({ text: texts[i], stream: s.stream * steps + t, ...(s.target !== undefined ? { target: s.target } : {}) }));
     for await (const r of model.profile(prompts, { ...o.profile, maxNewTokens: 1 })) {
@@ -171,6 +184,11 @@ async function retokenizingGenerate(model: LensModel, chunk: ExperimentSample[],
       outs[i].generatedIds.push(id);
       const metrics = metricsOf(r);
       for (const n of o.metricNames) outs[i].metrics[n].push(metrics[n][0]);
+      const topk = outs[i].topk;
+      if (topk && r.topk) {
+        topk.ids.push(r.topk.ids[0]);
+        topk.probs.push(r.topk.probs[0]);
+      }
     }
   }
   chunk.forEach((s, i) => (outs[i].completion = texts[i].slice(s.prompt.length)));

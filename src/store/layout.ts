@@ -20,6 +20,8 @@ export const PART_RE = /^part-[A-Za-z0-9_-]{1,100}\.parquet$/;
 const LABEL_TYPES: readonly string[] = ['string', 'boolean', 'int', 'double'];
 /** More shards than this is a damaged manifest, not a cluster job (status lists every shard). */
 export const MAX_SHARDS = 100_000;
+/** K of stored top-k columns: at most a vocabulary's size (the largest are a few hundred thousand). */
+export const MAX_TOP_K = 1 << 24;
 /** Options and labels of a real run take a few kilobytes; format 1 lists its part files too. */
 const MAX_MANIFEST_CHARS = 64 << 20;
 
@@ -79,6 +81,11 @@ export function parseManifest(text: string, file: string): Manifest {
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_SHARDS) throw bad(`"sharding.count" is not an integer from 1 to ${MAX_SHARDS}`);
     sharding = { count };
   }
+  let topK: number | undefined;
+  if (m.topK !== undefined && m.topK !== null && m.topK !== 0) {
+    if (typeof m.topK !== 'number' || !Number.isInteger(m.topK) || m.topK < 0 || m.topK > MAX_TOP_K) throw bad(`"topK" is not an integer from 0 to ${MAX_TOP_K}`);
+    topK = m.topK;
+  }
   return {
     format: MANIFEST_FORMAT,
     version: m.version,
@@ -87,6 +94,7 @@ export function parseManifest(text: string, file: string): Manifest {
     options: (m.options as Record<string, unknown> | undefined) ?? {},
     codeVersion: typeof m.codeVersion === 'string' ? m.codeVersion : 'unknown',
     labelColumns: ((m.labelColumns as Record<string, LabelType> | undefined) ?? {}),
+    ...(topK !== undefined ? { topK } : {}),
     createdAt: typeof m.createdAt === 'string' ? m.createdAt : '',
     updatedAt: typeof m.updatedAt === 'string' ? m.updatedAt : '',
     shards,

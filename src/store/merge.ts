@@ -97,7 +97,8 @@ export async function mergeDataset(dir: string, opts: { partial?: boolean; waitM
   const release = await acquireMergeLock(dir, opts.waitMs ?? 60_000);
   if (!release) throw new UserError(`another merge of ${dir} holds ${join(dir, MERGE_LOCK)}; wait for it to finish (or remove the file if no merge runs)`);
   try {
-    const data = await readResults(dir, { partial: opts.partial });
+    // The token columns too (datasets written with top-k): a merge rewrites every column.
+    const data = await readResults(dir, { partial: opts.partial, tokens: true });
     const before = data.manifest.shards.map((s) => s.file);
     const writer = `merged-${newWriterId(null)}`;
     const written: string[] = [];
@@ -107,15 +108,21 @@ export async function mergeDataset(dir: string, opts: { partial?: boolean; waitM
       if (batch.length === 0) return;
       const file = partName(writer, written.length);
       const bytes = encodePart(
-        batch.map((r) => ({ ...r, sample_index: r.sample_index ?? undefined })),
+        batch.map(({ tokens, source: _, ...r }) => ({
+          ...r,
+          sample_index: r.sample_index ?? undefined,
+          ...(tokens ? { tokens: { generated_ids: tokens.generatedIds, topk_ids: tokens.topkIds, topk_probs: tokens.topkProbs } } : {}),
+        })),
         data.manifest,
       );
       await writeFileAtomic(join(dir, file), bytes);
       written.push(file);
       batch = [];
     };
+    // Token columns hold 2K numbers per value: fewer rows a file keeps the files near the same size.
+    const perPart = Math.max(1, Math.floor(ROWS_PER_PART / (1 + 2 * (data.manifest.topK ?? 0))));
     for (const group of groupBySample(data.rows)) {
-      if (batch.length + group.length > ROWS_PER_PART) await flush();
+      if (batch.length + group.length > perPart) await flush();
       batch.push(...group);
     }
     await flush();

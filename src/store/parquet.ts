@@ -4,7 +4,8 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { UserError } from '../util/errors.js';
 import { readRegularFileBytes } from '../util/files.js';
-import { ID_COLUMNS, INDEX_COLUMN, RESERVED_COLUMNS, type LabelType, type LabelValue, type Manifest, type ResultRow, type ResultRowInput } from './schema.js';
+import { basename } from 'node:path';
+import { ID_COLUMNS, INDEX_COLUMN, RESERVED_COLUMNS, TOKEN_COLUMNS, type LabelType, type LabelValue, type Manifest, type ResultRow, type ResultRowInput, type StepTokens } from './schema.js';
 
 const PARQUET_TYPE: Record<LabelType, Pick<SchemaElement, 'type' | 'converted_type'>> = {
   string: { type: 'BYTE_ARRAY', converted_type: 'UTF8' },
@@ -24,12 +25,27 @@ function checkLabelValue(type: LabelType, v: LabelValue | undefined, where: stri
   return v;
 }
 
+/** The token columns of one row, checked against the dataset's K, as the Parquet encoder wants them (plain arrays). */
+function tokenCells(r: ResultRowInput, topK: number, where: string): [number[], number[], number[]] {
+  const n = r.n_steps * r.n_layers * topK;
+  const t = r.tokens;
+  if (!t || t.generated_ids.length !== r.n_steps || t.topk_ids.length !== n || t.topk_probs.length !== n) {
+    throw new UserError(`${where}: the dataset stores top-${topK} tokens, so each row needs ${r.n_steps} generated ids and top-k ids and probs of n_steps × n_layers × ${topK} = ${n} entries`);
+  }
+  const gen = Array.from(t.generated_ids);
+  const ids = Array.from(t.topk_ids);
+  const isId = (id: number): boolean => Number.isInteger(id) && id >= 0 && id <= 0x7fffffff;
+  if (!gen.every(isId) || !ids.every(isId)) throw new UserError(`${where}: token ids must be non-negative 32-bit integers`);
+  return [gen, ids, Array.from(t.topk_probs, (v) => Math.fround(v))];
+}
+
 /** Checks `rows` against the manifest's columns and encodes them as one Parquet file. */
-export function encodePart(rows: readonly ResultRowInput[], m: Pick<Manifest, 'model' | 'experiment' | 'labelColumns' | 'codeVersion'>): Uint8Array {
+export function encodePart(rows: readonly ResultRowInput[], m: Pick<Manifest, 'model' | 'experiment' | 'labelColumns' | 'codeVersion' | 'topK'>): Uint8Array {
   if (rows.length === 0) throw new UserError('a part file needs at least one row');
   const labelNames = Object.keys(m.labelColumns);
+  const topK = m.topK ?? 0;
   const cols: Record<string, unknown[]> = {};
-  for (const c of [...ID_COLUMNS, ...labelNames, 'prompt', 'completion', 'n_steps', 'n_layers', 'values', INDEX_COLUMN]) cols[c] = [];
+  for (const c of [...ID_COLUMNS, ...labelNames, 'prompt', 'completion', 'n_steps', 'n_layers', 'values', INDEX_COLUMN, ...(topK > 0 ? TOKEN_COLUMNS : [])]) cols[c] = [];
   rows.forEach((r, i) => {
     const where = `row ${i} (sample ${r.sample_id}, metric ${r.metric})`;
     if (typeof r.sample_id !== 'string' || r.sample_id === '') throw new UserError(`row ${i}: sample_id must be a non-empty string`);
@@ -58,9 +74,17 @@ export function encodePart(rows: readonly ResultRowInput[], m: Pick<Manifest, 'm
     // Plain arrays: the writer's list encoder wants them; values are stored as float32.
     cols.values.push(Array.from(r.values, (v) => Math.fround(v)));
     cols[INDEX_COLUMN].push(r.sample_index ?? null);
+    if (topK > 0) {
+      const [gen, ids, probs] = tokenCells(r, topK, where);
+      cols.generated_ids.push(gen);
+      cols.topk_ids.push(ids);
+      cols.topk_probs.push(probs);
+    } else if (r.tokens) {
+      throw new UserError(`${where}: has token columns but the dataset was opened without topK; open it with topK to store them`);
+    }
   });
 
-  const schema: SchemaElement[] = [{ name: 'root', num_children: ID_COLUMNS.length + labelNames.length + 6 }];
+  const schema: SchemaElement[] = [{ name: 'root', num_children: ID_COLUMNS.length + labelNames.length + 6 + (topK > 0 ? TOKEN_COLUMNS.length : 0) }];
   for (const c of ID_COLUMNS) schema.push({ name: c, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
   for (const name of labelNames) schema.push({ name, ...PARQUET_TYPE[m.labelColumns[name]], repetition_type: 'OPTIONAL' });
   schema.push({ name: 'prompt', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' });
@@ -71,11 +95,18 @@ export function encodePart(rows: readonly ResultRowInput[], m: Pick<Manifest, 'm
   schema.push({ name: 'list', repetition_type: 'REPEATED', num_children: 1 });
   schema.push({ name: 'element', type: 'FLOAT', repetition_type: 'REQUIRED' });
   schema.push({ name: INDEX_COLUMN, type: 'INT32', repetition_type: 'OPTIONAL' });
+  if (topK > 0) {
+    for (const [name, type] of [['generated_ids', 'INT32'], ['topk_ids', 'INT32'], ['topk_probs', 'FLOAT']] as const) {
+      schema.push({ name, repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 });
+      schema.push({ name: 'list', repetition_type: 'REPEATED', num_children: 1 });
+      schema.push({ name: 'element', type, repetition_type: 'REQUIRED' });
+    }
+  }
 
   const buf = parquetWriteBuffer({
     columnData: Object.entries(cols).map(([name, data]) => ({ name, data })),
     schema,
-    kvMetadata: [{ key: 'entropylens.manifest', value: JSON.stringify({ model: m.model, experiment: m.experiment, labelColumns: m.labelColumns, codeVersion: m.codeVersion }) }],
+    kvMetadata: [{ key: 'entropylens.manifest', value: JSON.stringify({ model: m.model, experiment: m.experiment, labelColumns: m.labelColumns, ...(topK > 0 ? { topK } : {}), codeVersion: m.codeVersion }) }],
     createdBy: `entropylens ${m.codeVersion}`,
   });
   return new Uint8Array(buf);
@@ -124,7 +155,31 @@ function toLabel(v: unknown): LabelValue {
   return String(v);
 }
 
-function rowFrom(r: Record<string, unknown>, labelNames: string[], where: string): ResultRow {
+/** K of a part file's top-k columns, from the metadata entropylens writes into every part file (a lone file has no manifest). */
+export function topKOfPart(buf: ArrayBuffer): number | undefined {
+  const kv = parquetMetadata(buf).key_value_metadata?.find((e) => e.key === 'entropylens.manifest');
+  try {
+    const k = (JSON.parse(kv?.value ?? '{}') as { topK?: unknown }).topK;
+    return typeof k === 'number' && Number.isInteger(k) && k > 0 ? k : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tokensFrom(r: Record<string, unknown>, nSteps: number, nLayers: number, where: string): StepTokens | undefined {
+  const { generated_ids: gen, topk_ids: ids, topk_probs: probs } = r;
+  if (gen === undefined && ids === undefined && probs === undefined) return undefined;
+  if (!Array.isArray(gen) || !Array.isArray(ids) || !Array.isArray(probs) || ids.length !== probs.length) {
+    throw new UserError(`${where}: generated_ids, topk_ids and topk_probs must be lists, the last two of one length`);
+  }
+  if (gen.length !== nSteps) throw new UserError(`${where}: ${gen.length} generated ids for ${nSteps} steps`);
+  const cells = nSteps * nLayers;
+  const k = cells > 0 ? ids.length / cells : 0;
+  if (!Number.isInteger(k)) throw new UserError(`${where}: ${ids.length} top-k entries are not a multiple of n_steps × n_layers = ${cells}`);
+  return { generatedIds: Int32Array.from(gen as number[]), k, topkIds: Int32Array.from(ids as number[]), topkProbs: Float32Array.from(probs as number[]) };
+}
+
+function rowFrom(r: Record<string, unknown>, labelNames: string[], where: string, source: { file: string; row: number }): ResultRow {
   const values = r.values;
   if (!Array.isArray(values)) throw new UserError(`${where}: the values column is missing or not a list`);
   const index = r[INDEX_COLUMN];
@@ -140,7 +195,10 @@ function rowFrom(r: Record<string, unknown>, labelNames: string[], where: string
     n_layers: Number(r.n_layers),
     values: Float32Array.from(values as number[]),
     sample_index: index === null || index === undefined ? null : Number(index),
+    source,
   };
+  const tokens = tokensFrom(r, row.n_steps, row.n_layers, where);
+  if (tokens) row.tokens = tokens;
   for (const name of labelNames) row.labels[name] = toLabel(r[name]);
   if (row.values.length !== row.n_steps * row.n_layers) {
     throw new UserError(`${where}: sample ${row.sample_id} has ${row.values.length} values for ${row.n_steps} × ${row.n_layers}`);
@@ -148,15 +206,37 @@ function rowFrom(r: Record<string, unknown>, labelNames: string[], where: string
   return row;
 }
 
-/** Every row of one part file; `labelNames` are the label columns to pick up (missing ones read as null). */
-export async function decodePart(buf: ArrayBuffer, file: string, labelNames: string[]): Promise<ResultRow[]> {
+/**
+ * Every row of one part file; `labelNames` are the label columns to pick up (missing ones read as
+ * null). The token columns are decoded only with `tokens` (they are most of a file's bytes).
+ */
+export async function decodePart(buf: ArrayBuffer, file: string, labelNames: string[], tokens = false): Promise<ResultRow[]> {
   let raw: Record<string, unknown>[];
   try {
-    raw = await parquetReadObjects({ file: buf });
+    const columns = tokens ? undefined : parquetSchema(parquetMetadata(buf)).children.map((c) => c.element.name).filter((n) => !(TOKEN_COLUMNS as readonly string[]).includes(n));
+    raw = await parquetReadObjects({ file: buf, columns });
   } catch (err) {
     throw new DamagedPartError(file, (err as Error).message);
   }
-  return raw.map((r, i) => rowFrom(r, labelNames, `${file} row ${i}`));
+  const name = basename(file);
+  return raw.map((r, i) => rowFrom(r, labelNames, `${file} row ${i}`, { file: name, row: i }));
+}
+
+/**
+ * The token columns of every row of one part file (by row index), or undefined when the file has
+ * none. Parquet decodes a column chunk whole, so one row costs as much as its file: callers that
+ * want one row's tokens (the viewer) read a file's once and keep them.
+ */
+export async function decodePartTokens(buf: ArrayBuffer, file: string): Promise<(StepTokens | undefined)[] | undefined> {
+  let raw: Record<string, unknown>[];
+  try {
+    const names = parquetSchema(parquetMetadata(buf)).children.map((c) => c.element.name);
+    if (!TOKEN_COLUMNS.every((c) => names.includes(c))) return undefined;
+    raw = await parquetReadObjects({ file: buf, columns: ['n_steps', 'n_layers', ...TOKEN_COLUMNS] });
+  } catch (err) {
+    throw new DamagedPartError(file, (err as Error).message);
+  }
+  return raw.map((r, i) => tokensFrom(r, Number(r.n_steps), Number(r.n_layers), `${file} row ${i}`));
 }
 
 /** The sample_id column of one part file (for resuming). */

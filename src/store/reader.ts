@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import { basename, join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { missingShards, partFiles, readManifest, readWriterRecords } from './layout.js';
-import { decodePart, labelTypesOf, loadPart } from './parquet.js';
-import { MANIFEST_FORMAT, type Manifest, type ResultRow, type ShardInfo } from './schema.js';
+import { PART_RE, missingShards, partFiles, readManifest, readWriterRecords } from './layout.js';
+import { decodePart, decodePartTokens, labelTypesOf, loadPart, topKOfPart } from './parquet.js';
+import { MANIFEST_FORMAT, type Manifest, type ResultRow, type ShardInfo, type StepTokens } from './schema.js';
 
 export { MANIFEST_FILE, readManifest, partFiles as shardFiles } from './layout.js';
 export { readSampleIds } from './parquet.js';
@@ -20,6 +20,8 @@ export interface ReadOptions {
   model?: string;
   /** Read a sharded run whose shards are not all complete (default: refuse, naming the missing ones). */
   partial?: boolean;
+  /** Also read the token columns (datasets written with top-k); off by default, as they are large. */
+  tokens?: boolean;
 }
 
 export interface ResultsDataset {
@@ -65,7 +67,8 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
   if (!info.isDirectory()) {
     const buf = await loadPart(path);
     const labelColumns = labelTypesOf(buf, path);
-    const raw = await decodePart(buf, path, Object.keys(labelColumns));
+    const raw = await decodePart(buf, path, Object.keys(labelColumns), opts.tokens ?? false);
+    const topK = topKOfPart(buf);
     const rows = raw.filter(keep);
     const first = rows[0];
     const manifest: Manifest = {
@@ -76,6 +79,7 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
       options: {},
       codeVersion: 'unknown',
       labelColumns,
+      ...(topK !== undefined ? { topK } : {}),
       createdAt: '',
       updatedAt: '',
       shards: [{ file: basename(path), rows: raw.length, samples: new Set(raw.map((r) => r.sample_id)).size, createdAt: '' }],
@@ -92,7 +96,7 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
   // A merge may remove part files while we list and read: read the listing again when one vanishes.
   for (let attempt = 0; ; attempt++) {
     try {
-      return { ...(await readParts(path, manifest, keep)), missingShards: missing };
+      return { ...(await readParts(path, manifest, keep, opts.tokens ?? false)), missingShards: missing };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
       if (err instanceof UserError && /not found/.test(err.message) && attempt < 3) continue;
@@ -101,7 +105,7 @@ export async function readResults(path: string, opts: ReadOptions = {}): Promise
   }
 }
 
-async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) => boolean): Promise<Omit<ResultsDataset, 'missingShards'>> {
+async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) => boolean, tokens: boolean): Promise<Omit<ResultsDataset, 'missingShards'>> {
   const found = await partFiles(dir);
   const onDisk = new Set(found);
   for (const s of manifest.shards) {
@@ -124,7 +128,7 @@ async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) =
   let duplicateRows = 0;
   for (const { file, buf } of parts) {
     const full = join(dir, file);
-    const partRows = await decodePart(buf, full, labelNames);
+    const partRows = await decodePart(buf, full, labelNames, tokens);
     for (const r of partRows) {
       const key = `${r.sample_id}\u0000${r.metric}`;
       const first = owner.get(key);
@@ -139,6 +143,22 @@ async function readParts(dir: string, manifest: Manifest, keep: (r: ResultRow) =
     shards.push({ file, rows: partRows.length, samples: new Set(partRows.map((r) => r.sample_id)).size, createdAt: mtime });
   }
   return { manifest: { ...manifest, labelColumns, shards }, rows: sortBySampleIndex(rows), duplicateRows };
+}
+
+/**
+ * The token columns of every row of one part file (by row index), for rows read earlier without
+ * them (each row's `source` names its part file and index); `path` is the dataset folder, or a lone
+ * Parquet file. Undefined when the dataset has no token columns.
+ */
+export async function readShardTokens(path: string, file: string): Promise<(StepTokens | undefined)[] | undefined> {
+  const info = await fs.promises.stat(path);
+  let full = path;
+  if (info.isDirectory()) {
+    // Only a part file of the folder itself: never a path that leads elsewhere.
+    if (!PART_RE.test(file)) throw new UserError(`${file} is not a part file name of ${path}`);
+    full = join(path, file);
+  }
+  return decodePartTokens(await loadPart(full), full);
 }
 
 /** The distinct metrics of a set of rows, in first-seen order. */

@@ -10,6 +10,9 @@
  *   values                                     LIST<FLOAT>, row-major n_steps × n_layers
  *   sample_index                               INT32, nullable: the sample's place in the run's
  *                                              sample list (readers sort by it)
+ *   generated_ids                              LIST<INT32>, n_steps: the token generated at each step
+ *   topk_ids, topk_probs                       LIST<INT32>, LIST<FLOAT>, row-major n_steps × n_layers × K
+ *   (the last three only in datasets written with top-k: manifest `topK` = K)
  * `n_steps` counts the rows of `values`: generation steps, or windows after averaging.
  *
  * Folder layout (format version 2): `manifest.json` is written once, when the dataset is created,
@@ -25,7 +28,9 @@ export const TEXT_COLUMNS = ['prompt', 'completion'] as const;
 export const SHAPE_COLUMNS = ['n_steps', 'n_layers'] as const;
 export const VALUES_COLUMN = 'values';
 export const INDEX_COLUMN = 'sample_index';
-export const RESERVED_COLUMNS: readonly string[] = [...ID_COLUMNS, ...TEXT_COLUMNS, ...SHAPE_COLUMNS, VALUES_COLUMN, INDEX_COLUMN];
+/** The token columns of datasets written with top-k (read only on request: they are the bulk of a file). */
+export const TOKEN_COLUMNS = ['generated_ids', 'topk_ids', 'topk_probs'] as const;
+export const RESERVED_COLUMNS: readonly string[] = [...ID_COLUMNS, ...TEXT_COLUMNS, ...SHAPE_COLUMNS, VALUES_COLUMN, INDEX_COLUMN, ...TOKEN_COLUMNS];
 
 /** One stored row. */
 export interface ResultRow {
@@ -43,6 +48,25 @@ export interface ResultRow {
   values: Float32Array;
   /** The sample's place in its run's sample list (null in data written without one; readers always set it). */
   sample_index?: number | null;
+  /** The generated tokens and the lens' top-k per step and layer (datasets written with top-k, read with `tokens: true`). */
+  tokens?: StepTokens;
+  /** Where a reader found the row: the part file's name and the row's index in it (for `readShardTokens`). */
+  source?: { file: string; row: number };
+}
+
+/** The token generated at each step, and the lens' top-k ids and probabilities, row-major [n_steps, n_layers, k]. */
+export interface StepTokens {
+  generatedIds: Int32Array;
+  k: number;
+  topkIds: Int32Array;
+  topkProbs: Float32Array;
+}
+
+/** The token columns of one row as a writer supplies them. */
+export interface TokenColumns {
+  generated_ids: ArrayLike<number>;
+  topk_ids: ArrayLike<number>;
+  topk_probs: ArrayLike<number>;
 }
 
 /** A row as a writer supplies it: model and experiment default to the manifest's. */
@@ -58,6 +82,8 @@ export interface ResultRowInput {
   n_layers: number;
   values: ArrayLike<number>;
   sample_index?: number;
+  /** Required when the dataset was opened with `topK` > 0: n_steps generated ids, n_steps × n_layers × K top-k ids and probabilities. */
+  tokens?: TokenColumns;
 }
 
 export interface ShardInfo {
@@ -86,6 +112,8 @@ export interface Manifest {
   /** Version (and commit, if known) of the code that wrote the data. */
   codeVersion: string;
   labelColumns: Record<string, LabelType>;
+  /** K of the topk_ids / topk_probs columns; absent when the dataset has no token columns. Fixed when the dataset is created. */
+  topK?: number;
   createdAt: string;
   updatedAt: string;
   /** Version 1: every shard file. Version 2: empty on disk; readers fill in the part files they found. */

@@ -10,6 +10,7 @@ import { UserError } from '../util/errors.js';
 import { createFileExclusive, isTemporary, writeFileAtomic } from '../util/atomic.js';
 import {
   MANIFEST_FILE,
+  MAX_TOP_K,
   WRITERS_DIR,
   hostName,
   newWriterId,
@@ -31,6 +32,11 @@ export interface OpenOptions {
   codeVersion?: string;
   /** Label columns this run writes, with their types (added to those already in the manifest). */
   labelColumns?: Record<string, LabelType>;
+  /**
+   * Store the generated tokens and the lens' top-K of every row (generated_ids, topk_ids,
+   * topk_probs). Fixed when the dataset is created; absent when resuming = whatever the dataset has.
+   */
+  topK?: number;
   /** The run shard this writer processes (`--shard index/count`); all writers of a folder must agree on count. */
   shard?: { index: number; count: number } | null;
   /** The sample_ids this writer is to produce (for progress and completion); default: not known. */
@@ -95,6 +101,9 @@ export class ResultsWriter {
       if (RESERVED_COLUMNS.includes(name)) throw new UserError(`label column '${name}' clashes with a built-in column; choose another name`);
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UserError(`label column '${name}' is not a plain identifier (letters, digits, _)`);
     }
+    if (init.topK !== undefined && !(Number.isInteger(init.topK) && init.topK >= 0 && init.topK <= MAX_TOP_K)) {
+      throw new UserError(`--top-k must be an integer from 0 to ${MAX_TOP_K}, got ${init.topK}`);
+    }
     const shard = init.shard ?? null;
     if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
       throw new UserError(`shard ${shard.index}/${shard.count}: the index must be 0 … count − 1`);
@@ -129,6 +138,7 @@ export class ResultsWriter {
       options: init.options ?? {},
       codeVersion: init.codeVersion ?? 'unknown',
       labelColumns: { ...(init.labelColumns ?? {}) },
+      ...((init.topK ?? 0) > 0 ? { topK: init.topK } : {}),
       createdAt: now,
       updatedAt: now,
       shards: [],
@@ -148,6 +158,9 @@ export class ResultsWriter {
     const m = await readManifest(dir);
     if (m.experiment !== init.experiment || !sameModel(m.model, init.model)) {
       throw new UserError(`${dir} holds ${m.experiment} results of ${m.model}, not ${init.experiment} of ${init.model}; use another folder`);
+    }
+    if (init.topK !== undefined && init.topK !== (m.topK ?? 0)) {
+      throw new UserError(`${dir} stores top-${m.topK ?? 0} tokens per step and layer, this run asks for top-${init.topK}; use the same --top-k or another folder`);
     }
     // A library writer that gives no options resumes whatever run is there.
     const diffs = init.options === undefined ? [] : optionDifferences(m.options, init.options);

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import type { ClassificationResult } from '../../analysis/index.js';
-import { parseIntOption, parseNumberList, selectLabelled } from './common.js';
+import { parseIntOption, parseNumberList } from './common.js';
+import { selectLabelled } from '../../analysis/dataset.js';
 
 interface ClassifyFlags {
   windows?: number;

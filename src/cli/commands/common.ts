@@ -1,7 +1,5 @@
-/** Small helpers shared by the analysis commands (argument parsing, CSV, label filtering). */
+/** Small helpers shared by the analysis commands (argument parsing, CSV). */
 import { intArg, numberArg } from '../args.js';
-import type { Label } from '../../analysis/index.js';
-import type { LabelValue } from '../../store/index.js';
 
 /** commander parser for an integer option (errors as the other commands word them, see ../args.ts). */
 export function parseIntOption(flag: string): (v: string) => number {
@@ -17,24 +15,6 @@ export function parseNumberList(flag: string, integer: boolean): (v: string, pre
       .filter((s) => s !== '')
       .map((part) => (integer ? intArg(part, flag) : part === 'inf' ? Infinity : numberArg(part, flag))),
   ];
-}
-
-/** Keeps the samples that have a label (and a group, when grouping). */
-export function selectLabelled<T>(
-  X: T[],
-  labels: LabelValue[],
-  groups?: LabelValue[],
-): { X: T[]; labels: Label[]; groups?: Label[]; dropped: number } {
-  const keep: number[] = [];
-  labels.forEach((l, i) => {
-    if (l !== null && (!groups || groups[i] !== null)) keep.push(i);
-  });
-  return {
-    X: keep.map((i) => X[i]),
-    labels: keep.map((i) => labels[i] as Label),
-    groups: groups ? keep.map((i) => groups[i] as Label) : undefined,
-    dropped: labels.length - keep.length,
-  };
 }
 
 function csvCell(v: unknown): string {

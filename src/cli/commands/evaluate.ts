@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
 import type { EvaluationResult, GroupEvaluation, Label } from '../../analysis/index.js';
-import { csvTable, parseIntOption, selectLabelled } from './common.js';
+import { csvTable, parseIntOption } from './common.js';
 
 interface EvaluateFlags {
   label?: string;
@@ -40,8 +40,9 @@ export function register(program: Command): void {
     .action(async (results: string, flags: EvaluateFlags) => {
       if (flags.weights !== 'uniform' && flags.weights !== 'distance') throw new UserError(`--weights must be uniform or distance, got '${flags.weights}'`);
       const weights = flags.weights;
-      const { evaluateByGroup, evaluateProfiles, formatEvaluation, formatGroupEvaluation } = await import('../../analysis/index.js');
-      const { defaultLabel, labelValues, profilesOf, readResults } = await import('../../store/index.js');
+      const { formatEvaluation, formatGroupEvaluation } = await import('../../analysis/index.js');
+      const { evaluateRows } = await import('../../analysis/dataset.js');
+      const { defaultLabel, readResults } = await import('../../store/index.js');
       const data = await readResults(results, { metric: flags.metric, model: flags.model, partial: flags.partial });
       const label = flags.label ?? defaultLabel(data.manifest.experiment);
       const all = await (async () => {
@@ -49,20 +50,8 @@ export function register(program: Command): void {
         // Nothing for this metric: read everything to say which metrics exist.
         return (await readResults(results, { model: flags.model, partial: flags.partial })).rows;
       })();
-      const profiles = profilesOf(all, flags.metric, flags.windows);
-      const labels = labelValues(profiles.rows, label);
-      const groups = flags.by ? labelValues(profiles.rows, flags.by) : undefined;
-      const sel = selectLabelled(profiles.X, labels, groups);
-      const opts = { k: flags.k, weights, folds: flags.folds, seed: flags.seed } as const;
-      const overall = evaluateProfiles(sel.X, sel.labels, opts);
-      const byGroup = flags.by && sel.groups ? evaluateByGroup(sel.X, sel.labels, sel.groups, opts) : undefined;
-      const notes = [
-        ...(sel.dropped > 0 ? [`${sel.dropped} samples without a '${label}'${flags.by ? ` or '${flags.by}'` : ''} value were left out`] : []),
-        ...(profiles.duplicates > 0 ? [`${profiles.duplicates} repeated sample_id rows were left out (first kept)`] : []),
-        ...(byGroup ? groupNotes(sel.labels, sel.groups!, byGroup, label, flags.by!) : []),
-        ...(profiles.nonFinite > 0 ? [`${profiles.nonFinite} samples whose values hold NaN or Inf were left out`] : []),
-        ...(data.missingShards.length > 0 ? [`partial data: shards ${data.missingShards.join(', ')} of the run are not complete`] : []),
-      ];
+      const { overall, byGroup, notes } = evaluateRows(all, { label, metric: flags.metric, windows: flags.windows, k: flags.k, weights, folds: flags.folds, seed: flags.seed, by: flags.by });
+      if (data.missingShards.length > 0) notes.push(`partial data: shards ${data.missingShards.join(', ')} of the run are not complete`);
 
       if (flags.csv) writeFileSync(flags.csv, byGroup ? groupCsv(byGroup, flags.by as string) : foldCsv(overall));
       if (flags.json) {
@@ -93,27 +82,4 @@ function groupCsv(rows: GroupEvaluation[], name: string): string {
     header,
     rows.map((g) => [g.group as Label, g.sampleCount, g.rocAuc, g.baselineRocAuc, g.improvement, g.pValue, g.significant, g.f1, g.foldsScored]),
   );
-}
-
-/**
- * Why groups are missing from the per-group table: a group is scored only in folds where its test
- * samples hold at least two classes, so a group whose samples all share one label value (e.g. --by
- * prompt_type --label task: the prompt type fixes the task) never is.
- */
-function groupNotes(labels: Label[], groups: Label[], scored: GroupEvaluation[], label: string, by: string): string[] {
-  const classes = new Map<Label, Set<Label>>();
-  groups.forEach((g, i) => (classes.get(g) ?? classes.set(g, new Set()).get(g)!).add(labels[i]));
-  const single = [...classes].filter(([, c]) => c.size < 2).map(([g]) => String(g));
-  const unscored = [...classes.keys()].filter((g) => !scored.some((s) => s.group === g)).map(String);
-  const notes: string[] = [];
-  if (single.length > 0) {
-    notes.push(
-      single.length === classes.size
-        ? `every group of '${by}' has a single value of '${label}' ('${by}' determines '${label}'), so no group can be scored: ROC-AUC needs two classes within a group — choose a --by column that cuts across '${label}'`
-        : `${single.length} group${single.length === 1 ? '' : 's'} of '${by}' (${single.slice(0, 5).join(', ')}${single.length > 5 ? ', …' : ''}) have a single value of '${label}' and are not scored`,
-    );
-  }
-  const rest = unscored.filter((g) => !single.includes(g));
-  if (rest.length > 0) notes.push(`${rest.length} group${rest.length === 1 ? '' : 's'} of '${by}' had a single '${label}' value in every test fold and are not scored (too few samples)`);
-  return notes;
 }

@@ -9,6 +9,7 @@ import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { openRegularFileSync } from '../../util/files.js';
 import { readVectorFile } from '../../lens/vector-file.js';
+import { parseIdList, parseInterventions } from '../../util/options.js';
 import { packageVersion } from '../../util/package.js';
 import { ProgressBar } from '../../util/progress.js';
 import { collect, intArg, numberArg, resolveModel, threadsArg } from '../args.js';
@@ -160,14 +161,6 @@ function countPromptLines(file: string): number | undefined {
   }
 }
 
-export function parseIdList(text: string, option: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  if (parts.length === 0 || parts.some((s) => !/^\d+$/.test(s))) {
-    throw new UserError(`${option} '${text}': expected comma-separated non-negative integers, e.g. 1,2,3`);
-  }
-  return parts.map(Number);
-}
-
 /**
  * --add-vector L:FILE[:SCALE] values: block, file (read and checked against d_model) and scale. The
  * last `:number` is the scale, so a file name may itself hold colons.
@@ -191,21 +184,6 @@ export function describeIntervention(iv: Intervention): Record<string, unknown> 
   return { kind: iv.kind, layer: iv.layer, ...(iv.kind === 'scale' ? { factor: iv.factor } : {}) };
 }
 
-export function parseInterventions(scale: string[], skip: string[]): Intervention[] {
-  const out: Intervention[] = [];
-  for (const s of scale) {
-    const m = /^(\d+):(.+)$/.exec(s.trim());
-    const f = m ? Number(m[2]) : NaN;
-    if (!m || !Number.isFinite(f)) throw new UserError(`--scale-block '${s}': expected BLOCK:FACTOR, e.g. 3:0.5`);
-    out.push({ kind: 'scale', layer: Number(m[1]), factor: f });
-  }
-  for (const s of skip) {
-    if (!/^\d+$/.test(s.trim())) throw new UserError(`--skip-block '${s}': expected a block index, e.g. 2`);
-    out.push({ kind: 'skip', layer: Number(s) });
-  }
-  return out;
-}
-
 async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void> {
   const positions = o.positions;
   if (positions !== 'last' && positions !== 'prompt' && positions !== 'all') throw new UserError(`--positions '${positions}': expected last, prompt or all`);
@@ -223,7 +201,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     throw new UserError(`--windows ${windows} does not divide --max-new-tokens ${maxNewTokens}; choose a divisor (e.g. 1 or ${maxNewTokens})`);
   }
   if (o.device !== 'cpu' && o.device !== 'cuda') throw new UserError(`--device '${o.device}': expected cpu or cuda`);
-  const interventions = parseInterventions(o.scaleBlock, o.skipBlock);
+  const interventions: Intervention[] = parseInterventions(o.scaleBlock, o.skipBlock);
   if (o.prompt.length === 0 && !o.promptsFile && o.inputIds.length === 0) throw new UserError('no prompt given: use --prompt TEXT, --prompts-file FILE or --input-ids 1,2,3');
   const fileCount = o.promptsFile ? countPromptLines(o.promptsFile) : 0;
   const total = fileCount === undefined ? undefined : o.prompt.length + fileCount + o.inputIds.length;

@@ -23,6 +23,7 @@ interface Common {
   shard?: string;
   shards?: string;
   dropDamaged?: boolean;
+  topK: string;
 }
 
 function addCommon(cmd: Command, defaultOut: string): Command {
@@ -37,6 +38,7 @@ function addCommon(cmd: Command, defaultOut: string): Command {
     .option('--cache-dir <dir>', 'weight/graph cache (default ~/.cache/entropylens)')
     .option('--shard <i/N|auto>', 'process shard i of N (0-based; every N-th sample) into the shared --out; auto = from a Slurm array job (SLURM_ARRAY_TASK_ID/MIN/COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards)')
     .option('--shards <N>', 'the number of shards, with --shard auto in a Kubernetes Indexed Job')
+    .option('--top-k <k>', "also store the lens' top-k tokens and probabilities per step and layer, and the generated ids (columns generated_ids, topk_ids, topk_probs; 5 is good for `entropylens view`)", '0')
     .option('--drop-damaged', 'move damaged part files in --out aside (renamed *.damaged) and redo their samples, instead of stopping')
     .option('--no-figures', 'do not write figures');
 }
@@ -53,6 +55,7 @@ function common(o: Common): CommonRunOptions {
     cacheDir: o.cacheDir,
     shard: resolveShard(o.shard, o.shards !== undefined ? intArg(o.shards, '--shards', 1) : undefined),
     dropDamaged: Boolean(o.dropDamaged),
+    topK: intArg(o.topK, '--top-k', 0),
     noFigures: !o.figures,
     log: (line) => process.stdout.write(line + '\n'),
   };
