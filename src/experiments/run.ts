@@ -12,6 +12,7 @@ import { resolveModelDir } from '../hub/index.js';
 import { LensModel } from '../lens/model.js';
 import { datasetStatus, duplicateRows, isFiniteRow, mergeDataset, readResults, rowFeatures, ResultsWriter, type ResultRow } from '../store/index.js';
 import type { LabelType } from '../store/schema.js';
+import { interpolateDepth } from '../util/depth.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/package.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
@@ -304,24 +305,6 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
 function zeroPad(vectors: number[][]): number[][] {
   const L = Math.max(...vectors.map((v) => v.length));
   return vectors.map((v) => [...v, ...new Array(L - v.length).fill(0)]);
-}
-
-/** Linear interpolation of a per-layer profile (at depths (l+1)/L) onto n points of (0, 1]. */
-export function interpolateDepth(v: number[], n: number): number[] {
-  const L = v.length;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const depth = (i + 1) / n; // (0, 1]
-    const pos = depth * L - 1; // fractional layer index
-    if (pos <= 0) out.push(v[0]);
-    else if (pos >= L - 1) out.push(v[L - 1]);
-    else {
-      const lo = Math.floor(pos);
-      const f = pos - lo;
-      out.push(v[lo] * (1 - f) + v[lo + 1] * f);
-    }
-  }
-  return out;
 }
 
 // ------------------------------------------------------------------ shared

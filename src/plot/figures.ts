@@ -83,7 +83,7 @@ export interface MeanBand {
  * Per-position mean and 95% normal band (mean ± 1.96·sd/√n) over equally long vectors.
  * Non-finite entries are skipped position by position (n then varies; the band uses that n).
  */
-export function meanBand(samples: number[][]): MeanBand {
+export function meanBand(samples: readonly ArrayLike<number>[]): MeanBand {
   if (samples.length === 0) throw new UserError('meanBand: no samples to average');
   const len = samples[0].length;
   for (const s of samples) {
@@ -368,12 +368,24 @@ export function labelProfiles(rows: { label: string; values: number[] }[], opts:
 
 /**
  * A steps × layers heatmap (one sample's T×L profile, or a label's mean W×L). Row 0 is at the top.
- */
-/**
- * A steps × layers heatmap. `domain` fixes the colour scale (give heatmaps meant to be compared the
+ * `domain` fixes the colour scale (give heatmaps meant to be compared the
  * same one); by default it spans this matrix's values.
  */
-export function heatmap(matrix: number[][], opts: { metric: string; title?: string; subtitle?: string | string[]; xLabel?: string; yLabel?: string; domain?: [number, number] }): Spec {
+export function heatmap(
+  matrix: number[][],
+  opts: {
+    metric: string;
+    title?: string;
+    subtitle?: string | string[];
+    xLabel?: string;
+    yLabel?: string;
+    domain?: [number, number];
+    /** The colour legend's title (default: the metric with its unit). */
+    valueTitle?: string;
+    /** A difference: a diverging scale centred on 0 instead of viridis. */
+    diverging?: boolean;
+  },
+): Spec {
   if (matrix.length === 0 || matrix[0].length === 0) throw new UserError('heatmap: the matrix is empty');
   const L = matrix[0].length;
   const values: { step: number; layer: number; value: number | null }[] = [];
@@ -384,7 +396,7 @@ export function heatmap(matrix: number[][], opts: { metric: string; title?: stri
   const T = matrix.length;
   const xTitle = opts.xLabel ?? LAYER_AXIS_TITLE;
   const yTitle = opts.yLabel ?? 'generated token (step)';
-  const legendTitle = metricAxisTitle(opts.metric);
+  const legendTitle = opts.valueTitle ?? metricAxisTitle(opts.metric);
   const legend = { gradientLength: HEIGHT - 40, titleOrient: 'left' as const, titleAnchor: 'middle' as const, titleFontWeight: 'normal' as const, titleFontSize: 12 };
   // Cells span [i − 0.5, i + 0.5] on quantitative scales: integer ticks land on cell centres,
   // and the axis stays readable for 48 layers or 256 steps where an ordinal axis would not.
@@ -409,7 +421,13 @@ export function heatmap(matrix: number[][], opts: { metric: string; title?: stri
       x2: { field: 'x1' },
       y: { field: 'y0', type: 'quantitative', title: yTitle, scale: { domain: [-0.5, T - 0.5], nice: false, zero: false, reverse: true }, axis: { tickMinStep: 1, format: 'd', grid: false } },
       y2: { field: 'y1' },
-      color: { field: 'value', type: 'quantitative', title: legendTitle, scale: { scheme: 'viridis', ...(opts.domain ? { domain: opts.domain, clamp: true } : {}) }, legend },
+      color: {
+        field: 'value',
+        type: 'quantitative',
+        title: legendTitle,
+        scale: { scheme: opts.diverging ? 'blueorange' : 'viridis', ...(opts.diverging ? { domainMid: 0 } : {}), ...(opts.domain ? { domain: opts.domain, clamp: true } : {}) },
+        legend,
+      },
       tooltip: [
         { field: 'step', type: 'quantitative', title: yTitle },
         { field: 'layer', type: 'quantitative', title: xTitle },
@@ -428,6 +446,8 @@ export interface ScatterPoint {
   shape?: string;
   size?: number;
   tooltip?: string;
+  /** Carried into the datum (the viewer opens the sample a clicked point stands for). */
+  id?: string;
 }
 
 /**
@@ -438,7 +458,15 @@ export function scatter(points: ScatterPoint[], opts: { title?: string; subtitle
   if (points.length === 0) throw new UserError('scatter: no points to plot');
   const sized = points.some((p) => p.size !== undefined && Number.isFinite(p.size));
   const shaped = points.some((p) => p.shape !== undefined);
-  const values = points.map((p) => ({ x: p.x, y: p.y, color: p.color, ...(shaped ? { shape: p.shape ?? '' } : {}), ...(sized ? { size: num(p.size ?? NaN) } : {}), tooltip: p.tooltip ?? p.color }));
+  const values = points.map((p) => ({
+    x: p.x,
+    y: p.y,
+    color: p.color,
+    ...(shaped ? { shape: p.shape ?? '' } : {}),
+    ...(sized ? { size: num(p.size ?? NaN) } : {}),
+    tooltip: p.tooltip ?? p.color,
+    ...(p.id !== undefined ? { id: p.id } : {}),
+  }));
   const categories = [...new Set(points.map((p) => p.color))].sort();
   // The size legend lists every distinct size (each model), not a few rounded steps.
   const sizes = [...new Set(points.map((p) => p.size).filter((v): v is number => v !== undefined && Number.isFinite(v)))].sort((a, b) => a - b);

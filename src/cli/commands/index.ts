@@ -9,6 +9,7 @@ import { register as plot } from './plot.js';
 import { register as profile } from './profile.js';
 import { register as run } from './run.js';
 import { register as status } from './status.js';
+import { register as view } from './view.js';
 
 /** Each command lives in its own file and registers itself here (one line per command). */
 export function registerCommands(program: Command): void {
@@ -21,4 +22,5 @@ export function registerCommands(program: Command): void {
   plot(program);
   models(program);
   inspect(program);
+  view(program);
 }

@@ -9,6 +9,7 @@ import type { ProfileResult, PromptInput } from '../../lens/model.js';
 import { UserError } from '../../util/errors.js';
 import { openRegularFileSync } from '../../util/files.js';
 import { readVectorFile } from '../../lens/vector-file.js';
+import { modelJson, resultJson } from '../../lens/json.js';
 import { parseIdList, parseInterventions } from '../../util/options.js';
 import { packageVersion } from '../../util/package.js';
 import { ProgressBar } from '../../util/progress.js';
@@ -253,7 +254,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   if (o.json) {
     const head = {
       entropylens: { version: packageVersion() },
-      model: { path: model.dir, model_type: model.spec.modelType, n_layers: model.spec.nLayers, d_model: model.spec.dModel, vocab_size: model.spec.vocabSize },
+      model: modelJson(model),
       options: {
         max_new_tokens: maxNewTokens,
         temperature,
@@ -368,45 +369,6 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     );
     if (!o.allowNan) process.exitCode = 1;
   }
-}
-
-/** One result as `--json` prints it (snake_case; the README documents the schema). */
-function resultJson(r: ProfileResult, text: (id: number) => string | null): Record<string, unknown> {
-  const tokens = (ids: number[][]): (string | null)[][] => ids.map((row) => row.map(text));
-  return {
-    prompt: r.prompt,
-    input_ids: r.inputIds,
-    generated_ids: r.generatedIds,
-    generated_tokens: r.generatedIds.map(text),
-    completion: r.completion,
-    metrics: r.metrics,
-    ...(r.windows ? { windows: r.windows } : {}),
-    argmax: r.argmax,
-    argmax_tokens: tokens(r.argmax),
-    ...(r.topk ? { topk: { ids: r.topk.ids, tokens: r.topk.ids.map(tokens), probs: r.topk.probs } } : {}),
-    ...(r.target
-      ? { target: { id: r.target.id, token: text(r.target.id), prob: exps(r.target.logprob), logprob: r.target.logprob, rank: r.target.rank } }
-      : {}),
-    ...(r.positions
-      ? {
-          positions: {
-            ids: r.positions.ids,
-            tokens: r.positions.ids.map(text),
-            metrics: r.positions.metrics,
-            argmax: r.positions.argmax,
-            argmax_tokens: tokens(r.positions.argmax),
-            ...(r.positions.topk ? { topk: { ids: r.positions.topk.ids, tokens: r.positions.topk.ids.map(tokens), probs: r.positions.topk.probs } } : {}),
-            next_rank: r.positions.nextRank,
-            next_prob: exps(r.positions.nextLogprob),
-            next_logprob: r.positions.nextLogprob,
-          },
-        }
-      : {}),
-  };
-}
-
-function exps(rows: number[][]): number[][] {
-  return rows.map((row) => row.map(Math.exp));
 }
 
 /** A text target or anchor is its first token: say so when the text is longer. */
