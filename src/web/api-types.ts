@@ -144,6 +144,8 @@ export interface LiveInfo {
   /** Runs going (0 or 1) and waiting now. */
   running: number;
   queued: number;
+  /** Requests given up while they waited, because their client went away. */
+  dropped: number;
 }
 
 /** POST /api/profile streamed as server-sent events: one `step` per generated token. */

@@ -184,7 +184,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
     return sampleDifference(a, b, id, req.query.metric || a.defaultMetric());
   });
   app.get('/api/live', async (): Promise<LiveInfo> => {
-    if (!o.live) return { enabled: false, model: null, n_layers: null, max_new_tokens: 0, max_prompt_chars: 0, running: 0, queued: 0 };
+    if (!o.live) return { enabled: false, model: null, n_layers: null, max_new_tokens: 0, max_prompt_chars: 0, running: 0, queued: 0, dropped: 0 };
     return (await o.live).info();
   });
   app.post('/api/profile', async (req, reply) => {

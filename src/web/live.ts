@@ -90,6 +90,7 @@ export function runLengths(total: number): number[] {
 
 export class LiveProfiler {
   private busy = false;
+  private dropped = 0;
   private readonly waiting: { start: () => void; cancel: () => void }[] = [];
 
   private constructor(
@@ -114,6 +115,7 @@ export class LiveProfiler {
       max_prompt_chars: this.o.maxPromptChars,
       running: this.busy ? 1 : 0,
       queued: this.waiting.length,
+      dropped: this.dropped,
     };
   }
 
@@ -145,7 +147,10 @@ export class LiveProfiler {
         };
         const onAbort = (): void => {
           const i = this.waiting.indexOf(entry);
-          if (i >= 0) this.waiting.splice(i, 1); // a client that went away gives its place up
+          if (i >= 0) {
+            this.waiting.splice(i, 1); // a client that went away gives its place up
+            this.dropped++;
+          }
           reject(new HttpError(499, 'the client went away'));
         };
         signal.addEventListener('abort', onAbort, { once: true });
