@@ -194,7 +194,13 @@ function bandLayerSpec(opts: { nSeries: number; xTitle: string; yTitle: string; 
   };
 }
 
-function bandSpec(points: BandPoint[], opts: { title?: string; subtitle?: string; xTitle: string; yTitle: string; colorTitle: string; xIsLayer: boolean; xDomain?: [number, number]; faceted: boolean; independentColor?: boolean }): Spec {
+/** A figure's plot area in CSS pixels (the static figures use the defaults; the viewer fits its page). */
+export interface FigureSize {
+  width?: number;
+  height?: number;
+}
+
+function bandSpec(points: BandPoint[], opts: { title?: string; subtitle?: string; xTitle: string; yTitle: string; colorTitle: string; xIsLayer: boolean; xDomain?: [number, number]; faceted: boolean; independentColor?: boolean; size?: FigureSize }): Spec {
   const values = points.map((p) => ({ ...p, mean: num(p.mean), lo: num(p.lo), hi: num(p.hi) }));
   const perPanel = new Map<string, Set<string>>();
   for (const p of points) {
@@ -208,8 +214,8 @@ function bandSpec(points: BandPoint[], opts: { title?: string; subtitle?: string
     return {
       $schema: SCHEMA,
       ...(title ? { title } : {}),
-      width: WIDTH,
-      height: HEIGHT,
+      width: opts.size?.width ?? WIDTH,
+      height: opts.size?.height ?? HEIGHT,
       padding: 12,
       background: 'white',
       data: { values },
@@ -319,7 +325,7 @@ export interface SeriesBand {
  * labelProfiles computes them from rows): against the layer index, or against normalised depth
  * (l+1)/L. Series are drawn and listed in the order given.
  */
-export function bandFigure(series: SeriesBand[], opts: { metric: string; x: 'layer' | 'depth'; title?: string; colorTitle?: string }): Spec {
+export function bandFigure(series: SeriesBand[], opts: { metric: string; x: 'layer' | 'depth'; title?: string; colorTitle?: string; size?: FigureSize }): Spec {
   if (series.length === 0) throw new UserError('bandFigure: no profiles to plot');
   const points: BandPoint[] = [];
   let maxL = 0;
@@ -340,6 +346,7 @@ export function bandFigure(series: SeriesBand[], opts: { metric: string; x: 'lay
     xIsLayer: opts.x === 'layer',
     xDomain: opts.x === 'layer' ? [0, Math.max(1, maxL - 1)] : [0, 1],
     faceted: false,
+    size: opts.size,
   });
 }
 
@@ -384,6 +391,7 @@ export function heatmap(
     valueTitle?: string;
     /** A difference: a diverging scale centred on 0 instead of viridis. */
     diverging?: boolean;
+    size?: FigureSize;
   },
 ): Spec {
   if (matrix.length === 0 || matrix[0].length === 0) throw new UserError('heatmap: the matrix is empty');
@@ -397,14 +405,16 @@ export function heatmap(
   const xTitle = opts.xLabel ?? LAYER_AXIS_TITLE;
   const yTitle = opts.yLabel ?? 'generated token (step)';
   const legendTitle = opts.valueTitle ?? metricAxisTitle(opts.metric);
-  const legend = { gradientLength: HEIGHT - 40, titleOrient: 'left' as const, titleAnchor: 'middle' as const, titleFontWeight: 'normal' as const, titleFontSize: 12 };
+  const width = opts.size?.width ?? WIDTH;
+  const height = opts.size?.height ?? HEIGHT;
+  const legend = { gradientLength: height - 40, titleOrient: 'left' as const, titleAnchor: 'middle' as const, titleFontWeight: 'normal' as const, titleFontSize: 12 };
   // Cells span [i − 0.5, i + 0.5] on quantitative scales: integer ticks land on cell centres,
   // and the axis stays readable for 48 layers or 256 steps where an ordinal axis would not.
   return {
     $schema: SCHEMA,
     title: { text: opts.title ?? `${legendTitle.replace(/ \(.*\)$/, '')} per step and layer`, ...(opts.subtitle ? { subtitle: opts.subtitle } : {}) },
-    width: WIDTH,
-    height: HEIGHT,
+    width,
+    height,
     padding: 12,
     background: 'white',
     data: { values },
@@ -454,7 +464,10 @@ export interface ScatterPoint {
  * A 2-D map (t-SNE, PCA): points coloured by a category (family, label), optionally sized by a
  * number (model size in parameters: the legend writes 124M, 1.5B).
  */
-export function scatter(points: ScatterPoint[], opts: { title?: string; subtitle?: string | string[]; colorTitle: string; shapeTitle?: string; sizeTitle?: string; xTitle?: string; yTitle?: string }): Spec {
+export function scatter(
+  points: ScatterPoint[],
+  opts: { title?: string; subtitle?: string | string[]; colorTitle: string; shapeTitle?: string; sizeTitle?: string; xTitle?: string; yTitle?: string; size?: FigureSize },
+): Spec {
   if (points.length === 0) throw new UserError('scatter: no points to plot');
   const sized = points.some((p) => p.size !== undefined && Number.isFinite(p.size));
   const shaped = points.some((p) => p.shape !== undefined);
@@ -474,8 +487,8 @@ export function scatter(points: ScatterPoint[], opts: { title?: string; subtitle
   return {
     $schema: SCHEMA,
     ...(opts.title ? { title: { text: opts.title, ...(opts.subtitle ? { subtitle: opts.subtitle } : {}) } } : {}),
-    width: WIDTH,
-    height: HEIGHT,
+    width: opts.size?.width ?? WIDTH,
+    height: opts.size?.height ?? HEIGHT,
     padding: 12,
     background: 'white',
     data: { values },

@@ -14,7 +14,7 @@ import { TextTokenizer } from '../../src/tokenizer/index.js';
 import { assetPath } from '../../src/util/package.js';
 import { tokenLabel } from '../../src/web/token-text.js';
 import { startViewer, type Viewer } from '../../src/web/server.js';
-import type { CompareSample, DatasetInfo, EvaluateResult, LiveInfo, SampleDetail, SamplesPage, Summary } from '../../src/web/api-types.js';
+import type { CompareSample, DatasetInfo, EvaluateResult, LiveInfo, LiveStep, ProfileDocument, SampleDetail, SamplesPage, Summary } from '../../src/web/api-types.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
 import { rawRequest } from '../helpers/viewer.js';
@@ -272,6 +272,32 @@ describe('viewer safety', () => {
       assert.equal(cli.code, 1);
       assert.equal(`entropylens: ${JSON.parse(r.body).error}`, cli.stderr.trim(), JSON.stringify(body));
     }
+  });
+
+  it('streams a live profile step by step; the last event is exactly profile --json', async () => {
+    const res = await fetch(new URL('/api/profile', viewer.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ prompt: 'The dog ran', max_new_tokens: 7, top_k: 3, metrics: 'shannon,renyi:0.5', temperature: 0.8, seed: 5 }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    const events = (await res.text()).trim().split('\n\n').map((b) => ({ event: /^event: (.*)$/m.exec(b)![1], data: JSON.parse(/^data: (.*)$/m.exec(b)![1]) as Record<string, unknown> }));
+    const steps = events.filter((e) => e.event === 'step').map((e) => e.data as unknown as LiveStep);
+    assert.deepEqual(steps.map((x) => x.step), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(events.slice(-2).map((e) => e.event), ['tokens', 'result']);
+    const doc = events.at(-1)!.data as unknown as ProfileDocument;
+    const cli = runCli(['profile', MODEL, '--prompt', 'The dog ran', '--max-new-tokens', '7', '--top-k', '3', '--metrics', 'shannon,renyi:0.5', '--temperature', '0.8', '--seed', '5', '--json', '--cache-dir', path.join(root, 'cache')]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(doc.results, (JSON.parse(cli.stdout) as ProfileDocument).results);
+    // the steps sent on the way carry the same tokens; their numbers come from the shorter runs
+    const r = doc.results[0];
+    assert.deepEqual(steps.map((x) => x.token_id), r.generated_ids);
+    let worst = 0;
+    steps.forEach((x, t) => x.metrics.shannon.forEach((v, l) => (worst = Math.max(worst, Math.abs(v - r.metrics.shannon[t][l])))));
+    // Runs of other lengths have KV caches of other sizes: float32 rounding only (2e-6 nats here), within the engine's parity bound.
+    assert.ok(worst <= 1e-4, `step previews differ from the final profile by ${worst}`);
   });
 
   it('runs one model call at a time: a flood gets 429 beyond the queue, and the server still answers', async () => {

@@ -84,7 +84,7 @@ export function lensTable(d: LensTableData): HTMLElement {
       const top = c.topk?.[l];
       const td = el(
         'td',
-        { class: 'lens-cell', attrs: { 'data-layer': l, 'data-step': t } },
+        { class: 'lens-cell', attrs: { 'data-layer': l, 'data-step': t, 'data-value': String(v), 'data-top1': top?.ids[0] } },
         top ? tokenLabel(top.tokens[0], top.ids[0]) : Number.isFinite(v) ? v.toFixed(2) : '',
       );
       td.style.background = bg;

@@ -156,8 +156,9 @@ export async function datasetPage(root: HTMLElement, name: string): Promise<void
     const byLayer = el('div', { class: 'chart', attrs: { id: 'profile-layer' } });
     const byDepth = el('div', { class: 'chart', attrs: { id: 'profile-depth' } });
     profiles.append(byLayer, byDepth);
-    await chart(byLayer, bandFigure(series, { metric: s.metric, x: 'layer', title: `Mean profile per ${s.label} (mean over steps)`, colorTitle: s.label }));
-    await chart(byDepth, bandFigure(series, { metric: s.metric, x: 'depth', title: `Mean profile per ${s.label} vs normalised depth`, colorTitle: s.label }));
+    const size = { width: 330, height: 240 };
+    await chart(byLayer, bandFigure(series, { metric: s.metric, x: 'layer', title: `Mean profile per ${s.label} (mean over steps)`, colorTitle: s.label, size }));
+    await chart(byDepth, bandFigure(series, { metric: s.metric, x: 'depth', title: `Mean profile per ${s.label} vs normalised depth`, colorTitle: s.label, size }));
     clear(heatmaps);
     const shown = s.groups.slice(0, MAX_HEATMAPS);
     if (s.groups.length > shown.length) heatmaps.append(el('p', { class: 'hint' }, `the first ${shown.length} of ${s.groups.length} values; filter to see others`));
@@ -168,7 +169,12 @@ export async function datasetPage(root: HTMLElement, name: string): Promise<void
       heatmaps.append(box);
       await chart(
         box,
-        heatmap(rows, { metric: s.metric, title: `${s.label} = ${g.value}: mean of ${g.n} samples`, yLabel: s.windows ? `window of steps (${s.windows} windows)` : 'generated token (step)' }),
+        heatmap(rows, {
+          metric: s.metric,
+          title: `${s.label} = ${g.value}: mean of ${g.n} samples`,
+          yLabel: s.windows ? `window of steps (${s.windows} windows)` : 'generated token (step)',
+          size: { width: 260, height: 200 },
+        }),
       );
     }
   }
@@ -188,7 +194,7 @@ export async function datasetPage(root: HTMLElement, name: string): Promise<void
         plot,
       );
       const points = m.points.map((p) => ({ x: p.x, y: p.y, color: p.label, id: p.sample_id, tooltip: `${p.sample_id}\nprompt: ${p.prompt}\ncompletion: ${p.completion}` }));
-      await chart(plot, scatter(points, { title: `${m.method === 'pca' ? 'PCA' : 't-SNE'} of entropy profiles, coloured by ${m.label}`, colorTitle: m.label, xTitle: m.axis[0], yTitle: m.axis[1] }), (d) => {
+      await chart(plot, scatter(points, { title: `${m.method === 'pca' ? 'PCA' : 't-SNE'} of entropy profiles, coloured by ${m.label}`, colorTitle: m.label, xTitle: m.axis[0], yTitle: m.axis[1], size: { width: 640, height: 400 } }), (d) => {
         if (typeof d.id === 'string') location.href = `/datasets/${encodeURIComponent(name)}/samples/${encodeURIComponent(d.id)}`;
       });
     });

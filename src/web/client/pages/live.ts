@@ -6,7 +6,7 @@
 import type { LiveInfo, LiveStep, ProfileDocument } from '../../api-types.js';
 import { getJson, postStream } from '../api.js';
 import { clear, el, errorBox } from '../dom.js';
-import { lensTable, type LensColumn } from '../lens-table.js';
+import { domainOf, lensTable, type LensColumn } from '../lens-table.js';
 
 interface Run {
   title: string;
@@ -59,7 +59,9 @@ export async function livePage(root: HTMLElement): Promise<void> {
       box.append(el('p', { class: 'hint' }, empty));
       return;
     }
-    box.append(el('h3', {}, r.title), lensTable({ metric: r.metric, nLayers: r.nLayers, columns: r.columns }));
+    // Two runs of one metric share a colour scale, so their colours compare.
+    const both = [pinned, current].filter((x): x is Run => x !== undefined && x.metric === r.metric);
+    box.append(el('h3', {}, r.title), lensTable({ metric: r.metric, nLayers: r.nLayers, columns: r.columns, domain: domainOf(both.flatMap((x) => x.columns)) }));
   };
   const drawAll = (): void => {
     draw(pinnedBox, pinned, 'Pin a finished run to keep it here for comparison.');
@@ -123,7 +125,7 @@ export async function livePage(root: HTMLElement): Promise<void> {
           run.title += ` → ${JSON.stringify(r.completion ?? '')}`;
           status.textContent = `done: ${r.generated_ids.length} tokens in ${doc.timing.generate_seconds} s`;
           pinBtn.disabled = false;
-          draw(currentBox, run, '');
+          drawAll();
         } else if (event === 'error') {
           status.textContent = '';
           currentBox.append(errorBox((data as { error: string }).error));
