@@ -7,7 +7,7 @@ import { formatEvaluation } from '../analysis/protocol.js';
 import { PCA } from '../analysis/decomposition.js';
 import type { RowsEvaluation } from '../analysis/dataset.js';
 import { meanBand, type MeanBand } from '../plot/figures.js';
-import { DERIVED_LABELS, labelValues, readResults, readTokens, rowFeatures, type Manifest, type ResultRow, type StepTokens } from '../store/index.js';
+import { DERIVED_LABELS, labelValues, readResults, readShardTokens, rowFeatures, type Manifest, type ResultRow, type StepTokens } from '../store/index.js';
 import { interpolateDepth } from '../util/depth.js';
 import { UserError } from '../util/errors.js';
 import type { Band, CompareSample, DatasetInfo, EvaluateResult, LabelType, MapResult, SampleDetail, SampleSummary, SamplesPage, Summary } from './api-types.js';
@@ -22,6 +22,8 @@ const NATURAL_LABEL: Record<string, string> = { tinystories: 'task', mmlu: 'corr
 /** Points a map draws at most (an evenly spaced subset above), and samples t-SNE embeds at most. */
 const MAP_POINTS = 5000;
 const TSNE_POINTS = 2000;
+/** Shards whose token columns are kept decoded (about 4 MB per 1,000 samples of 8 steps × 12 layers × top-5). */
+const TOKEN_SHARDS = 24;
 /** Text shown in a map's hover, per field. */
 const HOVER_CHARS = 300;
 
@@ -64,7 +66,7 @@ export class ViewerDataset {
   /** sample_ids in stored order. */
   private readonly order: string[] = [];
   private readonly cache = new Lru<string, Promise<unknown>>(64);
-  private readonly tokenCache = new Lru<string, Promise<StepTokens | undefined>>(256);
+  private readonly shardTokens = new Lru<string, Promise<(StepTokens | undefined)[] | undefined>>(TOKEN_SHARDS);
 
   private constructor(
     readonly entry: CatalogEntry,
@@ -228,13 +230,7 @@ export class ViewerDataset {
       values,
     };
     if ((this.manifest.topK ?? 0) > 0) {
-      let p = this.tokenCache.get(id);
-      if (!p) {
-        p = readTokens(this.entry.path, r);
-        p.catch(() => this.tokenCache.delete(id));
-        this.tokenCache.set(id, p);
-      }
-      const tok = await p;
+      const tok = await this.tokensOf(r);
       if (tok) {
         const text = (i: number): string | null => this.tokens?.text(i) ?? null;
         const { k } = tok;
@@ -258,6 +254,19 @@ export class ViewerDataset {
       }
     }
     return out;
+  }
+
+  /** A row's token columns, from its shard's (read once and kept while used). */
+  private async tokensOf(r: ResultRow): Promise<StepTokens | undefined> {
+    if (!r.source) return undefined;
+    const file = r.source.file;
+    let p = this.shardTokens.get(file);
+    if (!p) {
+      p = readShardTokens(this.entry.path, file);
+      p.catch(() => this.shardTokens.delete(file));
+      this.shardTokens.set(file, p);
+    }
+    return (await p)?.[r.source.row];
   }
 
   private memo<T>(key: string, make: () => Promise<T>): Promise<T> {
