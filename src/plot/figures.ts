@@ -405,6 +405,8 @@ export function heatmap(
   const xTitle = opts.xLabel ?? LAYER_AXIS_TITLE;
   const yTitle = opts.yLabel ?? 'generated token (step)';
   const legendTitle = opts.valueTitle ?? metricAxisTitle(opts.metric);
+  // A difference gets a symmetric scale: equal colours for equal sizes of change either way.
+  const spread = values.reduce((a, v) => (v.value === null ? a : Math.max(a, Math.abs(v.value))), 1e-12);
   const width = opts.size?.width ?? WIDTH;
   const height = opts.size?.height ?? HEIGHT;
   const legend = { gradientLength: height - 40, titleOrient: 'left' as const, titleAnchor: 'middle' as const, titleFontWeight: 'normal' as const, titleFontSize: 12 };
@@ -435,7 +437,9 @@ export function heatmap(
         field: 'value',
         type: 'quantitative',
         title: legendTitle,
-        scale: { scheme: opts.diverging ? 'blueorange' : 'viridis', ...(opts.diverging ? { domainMid: 0 } : {}), ...(opts.domain ? { domain: opts.domain, clamp: true } : {}) },
+        scale: opts.diverging
+          ? { scheme: 'blueorange', domain: opts.domain ?? [-spread, spread], ...(opts.domain ? { clamp: true } : {}) }
+          : { scheme: 'viridis', ...(opts.domain ? { domain: opts.domain, clamp: true } : {}) },
         legend,
       },
       tooltip: [

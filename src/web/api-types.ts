@@ -116,8 +116,10 @@ export interface EvaluateResult {
 export interface CompareResult {
   metric: string;
   datasets: { name: string; model: string; experiment: string; n_layers: number; samples: number; depth: Band }[];
-  /** sample_ids present in every dataset (first 500), and how many there are. */
+  /** sample_ids present in every dataset (first 500; for two datasets, those that differ most first), and how many there are. */
   shared: string[];
+  /** Two datasets: each shared sample's mean |difference| over steps × layers, in the order of `shared`. */
+  mean_abs_difference?: number[];
   shared_total: number;
 }
 

@@ -165,6 +165,17 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
     const metric = req.query.metric || ds[0].defaultMetric();
     let shared = ds[0].rowsOf(metric).map((r) => r.sample_id);
     for (const d of ds.slice(1)) shared = shared.filter((id) => d.has(id));
+    // Two datasets: the samples where they differ most come first (mean |difference| over steps × layers).
+    let differences: number[] | undefined;
+    if (ds.length === 2) {
+      const scored = shared.map((id) => {
+        const d = sampleDifference(ds[0], ds[1], id, metric).diff.flat();
+        return { id, score: d.reduce((a, v) => a + Math.abs(v), 0) / Math.max(1, d.length) };
+      });
+      scored.sort((x, y) => y.score - x.score);
+      shared = scored.map((x) => x.id);
+      differences = scored.map((x) => x.score);
+    }
     return {
       metric,
       datasets: ds.map((d) => {
@@ -172,6 +183,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
         return { name: i.name, model: i.model, experiment: i.experiment, n_layers: i.n_layers ?? 0, samples: i.samples, depth: d.depthBand(metric) };
       }),
       shared: shared.slice(0, 500),
+      ...(differences ? { mean_abs_difference: differences.slice(0, 500) } : {}),
       shared_total: shared.length,
     };
   });

@@ -23,12 +23,12 @@ export async function comparePage(root: HTMLElement): Promise<void> {
   const c = await getJson<CompareResult>('/api/compare', { datasets: names.join(','), metric: q.get('metric') ?? undefined });
   const depth = el('div', { class: 'chart', attrs: { id: 'compare-depth' } });
   const diffBox = el('section', { attrs: { id: 'diff' } });
-  const series = c.datasets.map((d) => ({ label: `${d.name} (${d.model}, ${d.n_layers} layers)`, band: { n: d.depth.n, mean: d.depth.mean.map((v) => v ?? NaN), lo: d.depth.lo.map((v) => v ?? NaN), hi: d.depth.hi.map((v) => v ?? NaN) } }));
+  const series = c.datasets.map((d) => ({ label: `${d.name} (${d.n_layers} layers)`, band: { n: d.depth.n, mean: d.depth.mean.map((v) => v ?? NaN), lo: d.depth.lo.map((v) => v ?? NaN), hi: d.depth.hi.map((v) => v ?? NaN) } }));
   root.append(
     el('ul', { class: 'compared' }, ...c.datasets.map((d) => el('li', { attrs: { 'data-name': d.name } }, link(`/datasets/${encodeURIComponent(d.name)}`, d.name), ` — ${d.experiment} of ${d.model}, ${d.samples} samples`))),
     el('h2', {}, 'Mean profiles on normalised depth'),
     depth,
-    el('h2', {}, `Per-sample difference (${c.shared_total} samples in ${c.datasets.length > 2 ? 'all of them' : 'both'})`),
+    el('h2', {}, `Per-sample difference (${c.shared_total} samples in ${c.datasets.length > 2 ? 'all of them' : 'both'}${c.mean_abs_difference ? ', largest difference first' : ''})`),
     diffBox,
   );
   await chart(depth, bandFigure(series, { metric: c.metric, x: 'depth', title: `${metricAxisTitle(c.metric).replace(/ \(.*\)$/, '')} vs normalised depth, mean over steps`, colorTitle: 'dataset' }));
@@ -37,7 +37,7 @@ export async function comparePage(root: HTMLElement): Promise<void> {
   const show = async (id: string): Promise<void> => {
     clear(diffBox);
     const pick = select(
-      c.shared.map((s) => ({ value: s })),
+      c.shared.map((s, i) => ({ value: s, label: c.mean_abs_difference ? `${s} (mean |Δ| ${c.mean_abs_difference[i].toFixed(3)})` : s })),
       id,
       (v) => void show(v),
       { id: 'shared-sample' },
@@ -47,6 +47,11 @@ export async function comparePage(root: HTMLElement): Promise<void> {
     try {
       const d = await getJson<CompareSample>('/api/compare/sample', { datasets: `${a.name},${b.name}`, sample_id: id, metric: c.metric });
       diffBox.insertBefore(el('pre', { class: 'text-block' }, d.prompt), plot);
+      diffBox.insertBefore(el('p', { class: 'hint' }, ...d.datasets.map((x, i) => `${i ? ' · ' : ''}${x.name}: ${JSON.stringify(x.completion)}`)), plot);
+      if (d.diff.every((row) => row.every((v) => v === 0))) {
+        plot.append(el('p', { class: 'hint' }, 'The two profiles of this sample are identical.'));
+        return;
+      }
       await chart(
         plot,
         heatmap(d.diff, {
