@@ -100,7 +100,8 @@ export class LiveProfiler {
   ) {}
 
   static async start(o: LiveOptions): Promise<LiveProfiler> {
-    const { LensModel, parseMetrics, resolveModelDir } = await import('../index.js'); // ONNX Runtime only with --model
+    // ONNX Runtime is loaded only with --model.
+    const [{ LensModel }, { parseMetrics }, { resolveModelDir }] = await Promise.all([import('../lens/model.js'), import('../graph/metric-names.js'), import('../hub/index.js')]);
     const dir = await resolveModelDir(o.model);
     const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true });
     return new LiveProfiler(o, model, parseMetrics);

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { UserError } from '../../util/errors.js';
-import { intArg } from '../args.js';
+import { intArg, threadsArg } from '../args.js';
 
 interface ViewFlags {
   model?: string;
@@ -63,7 +63,7 @@ Ctrl-C stops it. Pages: / (datasets), /datasets/NAME, /datasets/NAME/samples/ID,
           ? {
               model: f.model,
               cacheDir: f.cacheDir,
-              threads: intArg(f.threads, '--threads', 0),
+              threads: threadsArg(f.threads),
               maxQueue: intArg(f.queue, '--queue', 0),
               timeoutMs,
               maxNewTokens: intArg(f.maxNewTokens, '--max-new-tokens', 1),
