@@ -23,9 +23,12 @@ export interface DatasetInfo {
   /** K of the stored top-k tokens (0 = none). */
   top_k: number;
   created: string | null;
+  /** The latest write of any of its writers. */
   updated: string | null;
-  /** true when the run finished every sample, false while (or if) it did not, null when unknown (older datasets). */
+  /** true when the run finished every sample (every shard), false while (or if) it did not, null when unknown (a lone Parquet file, a folder older than the writers' records). */
   complete: boolean | null;
+  /** Where the run stands, as `entropylens status` says it (e.g. `running, 40 of 120 samples`, `3 of 4 shards complete`); null when unknown. */
+  progress: string | null;
   /** Where the sample page gets token strings from: the tokenizer folder, or null (ids only). */
   tokenizer: string | null;
 }

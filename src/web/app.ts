@@ -10,11 +10,12 @@ import type { CompareResult, DatasetInfo, LiveInfo, LiveStep } from './api-types
 import type { Asset } from './bundle.js';
 import type { ComputePool } from './compute.js';
 import { sampleDifference, type SliceQuery, type ViewerDataset } from './dataset.js';
+import type { DatasetSlot } from './slot.js';
 import { HttpError } from './errors.js';
 import type { LiveProfiler } from './live.js';
 
 export interface AppOptions {
-  datasets: Map<string, Promise<ViewerDataset>>;
+  datasets: Map<string, DatasetSlot>;
   /** Live profiling (view --model); absent: POST /api/profile is 404. */
   live?: Promise<LiveProfiler>;
   compute: ComputePool;
@@ -67,7 +68,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   async function dataset(name: string): Promise<ViewerDataset> {
     const d = o.datasets.get(name);
     if (!d) throw new HttpError(404, `no dataset named '${name}'`);
-    return d;
+    return d.get();
   }
 
   async function slice(d: ViewerDataset, q: Query): Promise<SliceQuery> {
@@ -120,7 +121,7 @@ export async function createApp(o: AppOptions): Promise<FastifyInstance> {
   });
 
   // ---- the API
-  app.get('/api/datasets', async (): Promise<DatasetInfo[]> => Promise.all([...o.datasets.values()].map(async (d) => (await d).info())));
+  app.get('/api/datasets', async (): Promise<DatasetInfo[]> => Promise.all([...o.datasets.values()].map(async (d) => (await d.get()).info())));
   app.get<{ Params: { name: string } }>('/api/datasets/:name', async (req) => (await dataset(req.params.name)).info());
   app.get<{ Params: { name: string }; Querystring: Query }>('/api/datasets/:name/samples', async (req) => {
     const d = await dataset(req.params.name);

@@ -7,7 +7,8 @@ import { formatEvaluation } from '../analysis/protocol.js';
 import { PCA } from '../analysis/decomposition.js';
 import type { RowsEvaluation } from '../analysis/dataset.js';
 import { meanBand, type MeanBand } from '../plot/figures.js';
-import { DERIVED_LABELS, labelValues, readResults, readShardTokens, rowFeatures, type Manifest, type ResultRow, type StepTokens } from '../store/index.js';
+import fs from 'node:fs';
+import { DERIVED_LABELS, datasetStatus, labelValues, readResults, readShardTokens, rowFeatures, type DatasetStatus, type Manifest, type ResultRow, type StepTokens } from '../store/index.js';
 import { interpolateDepth } from '../util/depth.js';
 import { UserError } from '../util/errors.js';
 import type { Band, CompareSample, DatasetInfo, EvaluateResult, LabelType, MapResult, SampleDetail, SampleSummary, SamplesPage, Summary } from './api-types.js';
@@ -56,6 +57,18 @@ function evenly<T>(items: T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => items[Math.floor((i * items.length) / max)]);
 }
 
+/** Where the run stands, in words: its writers' records (format 2 folders), as `entropylens status` reports them. */
+function progressText(st: DatasetStatus): string {
+  const count = st.manifest.sharding?.count;
+  if (count) {
+    const done = st.shards.filter((s) => s.state === 'complete').length;
+    const running = st.shards.filter((s) => s.state === 'running').length;
+    return `${done} of ${count} shards complete${running ? `, ${running} running` : ''}`;
+  }
+  const s = st.shards[0];
+  return `${s.state}${s.samplesTotal !== null ? `, ${s.samplesDone} of ${s.samplesTotal} samples` : ''}`;
+}
+
 function clip(s: string): string {
   return s.length > HOVER_CHARS ? `${s.slice(0, HOVER_CHARS)}…` : s;
 }
@@ -73,6 +86,8 @@ export class ViewerDataset {
     readonly manifest: Manifest,
     rows: ResultRow[],
     private readonly tokens: TokenDecoder | undefined,
+    /** The writers' records of a results folder (undefined: a lone Parquet file, or a folder older than them). */
+    private readonly status: DatasetStatus | undefined,
   ) {
     for (const r of rows) {
       let list = this.byMetric.get(r.metric);
@@ -89,9 +104,12 @@ export class ViewerDataset {
   }
 
   static async load(entry: CatalogEntry): Promise<ViewerDataset> {
-    const { manifest, rows } = await readResults(entry.path);
+    // Partial: a run whose shards are not all done yet is shown as it stands (and said to be unfinished).
+    const { manifest, rows } = await readResults(entry.path, { partial: true });
+    const folder = (await fs.promises.stat(entry.path)).isDirectory();
+    const status = folder && manifest.version >= 2 ? await datasetStatus(entry.path) : undefined;
     const tokens = (manifest.topK ?? 0) > 0 ? await findTokenizer(manifest.model, entry.path) : undefined;
-    return new ViewerDataset(entry, manifest, rows, tokens);
+    return new ViewerDataset(entry, manifest, rows, tokens, status);
   }
 
   get metrics(): string[] {
@@ -127,9 +145,9 @@ export class ViewerDataset {
       windows: typeof w === 'number' ? w : null,
       top_k: this.manifest.topK ?? 0,
       created: this.manifest.createdAt || null,
-      updated: this.manifest.updatedAt || null,
-      // completedAt: a time when finished, null while (or if) not; absent in datasets older than the field
-      complete: this.manifest.completedAt === undefined ? null : this.manifest.completedAt !== null,
+      updated: this.status?.shards.reduce<string | null>((a, s) => (s.lastWrite && (!a || s.lastWrite > a) ? s.lastWrite : a), null) ?? (this.manifest.updatedAt || null),
+      complete: this.status ? this.status.complete : null,
+      progress: this.status ? progressText(this.status) : null,
       tokenizer: this.tokens?.dir ?? null,
     };
   }

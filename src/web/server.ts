@@ -4,7 +4,7 @@ import { createApp } from './app.js';
 import { loadBundle } from './bundle.js';
 import { discoverDatasets } from './catalog.js';
 import { ComputePool } from './compute.js';
-import { ViewerDataset } from './dataset.js';
+import { DatasetSlot } from './slot.js';
 import { LiveProfiler, type LiveOptions } from './live.js';
 
 export const DEFAULT_PORT = 8765;
@@ -20,6 +20,8 @@ export interface ViewerOptions {
   /** Per heavy computation (evaluation, t-SNE) and per live run. */
   timeoutMs?: number;
   bodyLimit?: number;
+  /** How often (ms) a request may look whether a dataset's files changed (a run still writing it); default 2000. */
+  refreshMs?: number;
   /** Report a dataset that failed to load (it then answers its requests with the error). */
   onLoadError?: (name: string, err: unknown) => void;
 }
@@ -38,13 +40,7 @@ export async function startViewer(o: ViewerOptions): Promise<Viewer> {
   const host = o.host ?? DEFAULT_HOST;
   const entries = await discoverDatasets(o.paths);
   const bundle = loadBundle();
-  const datasets = new Map(
-    entries.map((e) => {
-      const p = ViewerDataset.load(e);
-      p.catch((err) => o.onLoadError?.(e.name, err));
-      return [e.name, p] as const;
-    }),
-  );
+  const datasets = new Map(entries.map((e) => [e.name, new DatasetSlot(e, o.onLoadError, o.refreshMs)] as const));
   const live = o.live ? LiveProfiler.start(o.live) : undefined;
   live?.catch(() => {}); // reported to each request that needs it
   let port = 0;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ResultsWriter, type ResultRowInput } from '../../src/store/index.js';
+import { mergeDataset, ResultsWriter, shardFiles, type ResultRowInput } from '../../src/store/index.js';
 import { TextTokenizer } from '../../src/tokenizer/index.js';
 import { assetPath } from '../../src/util/package.js';
 import { tokenLabel } from '../../src/web/token-text.js';
@@ -193,6 +193,36 @@ describe('viewer API', () => {
     assert.equal(flat.length, STEPS * LAYERS);
     for (const v of flat) assert.ok(Math.abs(v - 0.25) < 1e-5, `difference ${v}`);
   });
+
+  it('follows a run while it is written: a missing shard, the shard that completes it, a merge', async () => {
+    const dir = path.join(root, 'growing', 'run');
+    const data = rows(4, { tokens: true });
+    const shard = async (index: number): Promise<void> => {
+      const mine = data.filter((_, i) => i % 2 === index);
+      const w = await ResultsWriter.open(dir, { model: MODEL, experiment: 'tinystories', labelColumns: { task: 'string' }, topK: K, shard: { index, count: 2 }, targets: mine.map((r) => r.sample_id) });
+      await w.appendShard(mine);
+      await w.finish();
+    };
+    await shard(0);
+    const v = await startViewer({ paths: [path.join(root, 'growing')], port: 0, refreshMs: 0 });
+    try {
+      const info = async (): Promise<DatasetInfo> => ((await (await fetch(new URL('/api/datasets/run', v.url))).json()) as DatasetInfo);
+      let i = await info();
+      assert.deepEqual([i.samples, i.complete, i.progress], [2, false, '1 of 2 shards complete']);
+      await shard(1);
+      i = await info();
+      assert.deepEqual([i.samples, i.complete, i.progress], [4, true, '2 of 2 shards complete']);
+      const sample = async (): Promise<SampleDetail> => (await (await fetch(new URL('/api/datasets/run/samples/s3', v.url))).json()) as SampleDetail;
+      assert.deepEqual((await sample()).topk!.ids.flat(2), Array.from(data[3].tokens!.topk_ids));
+      // a merge replaces the part files the rows were read from: the viewer reads the new ones
+      const before = await shardFiles(dir);
+      await mergeDataset(dir);
+      assert.notDeepEqual(await shardFiles(dir), before);
+      assert.deepEqual((await sample()).topk!.ids.flat(2), Array.from(data[3].tokens!.topk_ids));
+    } finally {
+      await v.close();
+    }
+  });
 });
 
 describe('viewer safety', () => {
@@ -225,6 +255,7 @@ describe('viewer safety', () => {
       '/a/manifest.json',
       '/a/part-00000.parquet',
       '/dist/src/web/app.js',
+      ...(await shardFiles(path.join(root, 'runs', 'a'))).flatMap((f) => [`/a/${f}`, `/datasets/a/${f}`, `/api/datasets/a/${f}`, `/api/datasets/a/samples/${f}`]),
     ];
     for (const p of attempts) {
       const r = await rawRequest(viewer.port, p);

@@ -7,8 +7,8 @@ function when(iso: string | null): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '—';
 }
 
-function completeText(c: boolean | null): string {
-  return c === true ? 'yes' : c === false ? 'no (unfinished)' : 'unknown';
+function completeText(d: DatasetInfo): string {
+  return d.complete === true ? 'yes' : d.complete === false ? `no (${d.progress ?? 'unfinished'})` : 'unknown';
 }
 
 export async function datasetsPage(root: HTMLElement): Promise<void> {
@@ -40,7 +40,7 @@ export async function datasetsPage(root: HTMLElement): Promise<void> {
       el('td', { class: 'num' }, d.windows ?? '—'),
       el('td', { class: 'num' }, d.top_k || '—'),
       el('td', { class: 'small' }, when(d.created)),
-      el('td', {}, completeText(d.complete)),
+      el('td', {}, completeText(d)),
     );
   });
   root.append(
