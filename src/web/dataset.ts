@@ -8,7 +8,7 @@ import { PCA } from '../analysis/decomposition.js';
 import type { RowsEvaluation } from '../analysis/dataset.js';
 import { meanBand, type MeanBand } from '../plot/figures.js';
 import fs from 'node:fs';
-import { DERIVED_LABELS, datasetStatus, labelValues, readResults, readShardTokens, rowFeatures, type DatasetStatus, type Manifest, type ResultRow, type StepTokens } from '../store/index.js';
+import { DERIVED_LABELS, EXPERIMENT_LABEL, datasetStatus, labelValues, readResults, readShardTokens, rowFeatures, type DatasetStatus, type Manifest, type ResultRow, type StepTokens } from '../store/index.js';
 import { interpolateDepth } from '../util/depth.js';
 import { UserError } from '../util/errors.js';
 import type { Band, CompareSample, DatasetInfo, EvaluateResult, LabelType, MapResult, SampleDetail, SampleSummary, SamplesPage, Summary } from './api-types.js';
@@ -18,8 +18,6 @@ import { HttpError } from './errors.js';
 import { Lru } from './lru.js';
 import { findTokenizer, type TokenDecoder } from './tokens.js';
 
-/** The label each experiment's figures group by. */
-const NATURAL_LABEL: Record<string, string> = { tinystories: 'task', mmlu: 'correct', formats: 'format', families: 'family' };
 /** Points a map draws at most (an evenly spaced subset above), and samples t-SNE embeds at most. */
 const MAP_POINTS = 5000;
 const TSNE_POINTS = 2000;
@@ -154,7 +152,7 @@ export class ViewerDataset {
 
   /** The label the dataset's experiment is about, else its first label column. */
   defaultLabel(): string {
-    const natural = NATURAL_LABEL[this.manifest.experiment];
+    const natural = EXPERIMENT_LABEL[this.manifest.experiment];
     const labels = this.labelTypes();
     if (natural && natural in labels) return natural;
     return Object.keys(this.manifest.labelColumns)[0] ?? 'model';
