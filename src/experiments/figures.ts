@@ -1,7 +1,7 @@
 /** The figures each run writes (and `entropylens plot` rewrites) from a results dataset's rows. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { depthCurves, heatmap, labelProfiles, renderSpec, scatter } from '../plot/index.js';
+import { depthCurves, heatmap, labelProfiles, renderSpec, scatter, sharedDomain, modelLabel } from '../plot/index.js';
 import { labelValues, rowFeatures } from '../store/features.js';
 import type { ResultRow } from '../store/schema.js';
 
@@ -24,14 +24,6 @@ export function meanMatrix(ms: number[][][]): number[][] {
   const out = Array.from({ length: T }, () => new Array<number>(L).fill(0));
   for (const m of ms) for (let t = 0; t < T; t++) for (let l = 0; l < L; l++) out[t][l] += m[t][l] / ms.length;
   return out;
-}
-
-/** A model as a figure names it: a hub id as it is, a folder by its last component (not an absolute path). */
-export function modelLabel(model: string): string {
-  return model
-    .split(',')
-    .map((m) => (/^(\/|\.{1,2}\/|~)/.test(m) || m.includes('\\') ? m.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || m : m))
-    .join(', ');
 }
 
 function safe(name: string): string {
@@ -97,8 +89,7 @@ export async function writeRunFigures(out: string, experiment: string, rows: Res
     );
     // One colour scale for every label value's heatmap, so they can be compared side by side.
     const means = [...byLabel].map(([key, group]) => ({ key, group, m: meanMatrix(group.map(matrixOf)) }));
-    const all = means.flatMap((x) => x.m.flat()).filter(Number.isFinite);
-    const domain: [number, number] | undefined = all.length ? [Math.min(...all), Math.max(...all)] : undefined;
+    const domain = sharedDomain(means.map((x) => x.m));
     for (const { key, group, m } of means) {
       await render(
         heatmap(m, { metric, domain, title: `${experiment} on ${models}: mean ${metric}, ${label} = ${key}`, subtitle: `${group.length} samples; colour scale shared by all ${label} values`, xLabel: 'layer (block index)', yLabel: 'generated token (step)' }),

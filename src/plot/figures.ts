@@ -373,6 +373,30 @@ export function labelProfiles(rows: { label: string; values: number[] }[], opts:
   return bandFigure(series, { metric: opts.metric, x: 'layer', title: opts.title });
 }
 
+/** A model as a figure names it: a hub id as it is, a folder by its last component (not an absolute path). */
+export function modelLabel(model: string): string {
+  return model
+    .split(',')
+    .map((m) => (/^(\/|\.{1,2}\/|~)/.test(m) || m.includes('\\') ? m.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || m : m))
+    .join(', ');
+}
+
+/** The range of the finite values of several matrices: one colour scale for heatmaps shown side by side. */
+export function sharedDomain(matrices: readonly (readonly (readonly number[])[])[]): [number, number] | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const m of matrices) {
+    for (const row of m) {
+      for (const v of row) {
+        if (!Number.isFinite(v)) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+  }
+  return lo <= hi ? [lo, hi] : undefined;
+}
+
 /**
  * A steps × layers heatmap (one sample's T×L profile, or a label's mean W×L). Row 0 is at the top.
  * `domain` fixes the colour scale (give heatmaps meant to be compared the

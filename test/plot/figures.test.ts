@@ -14,6 +14,7 @@ import {
   metricAxisTitle,
   renderSpec,
   scatter,
+  sharedDomain,
   DEPTH_AXIS_TITLE,
   LAYER_AXIS_TITLE,
 } from '../../src/plot/index.js';
@@ -228,6 +229,16 @@ describe('figure specs', () => {
       const { warnings } = compileSpec(spec);
       assert.deepEqual(warnings, [], `${name}: ${warnings.join('; ')}`);
     }
+  });
+
+  it('sharedDomain spans the finite values of every matrix; heatmaps given it share one clamped scale', () => {
+    const a = [[0.5, 2], [NaN, 1]];
+    const b = [[3, Infinity], [-1, 0]];
+    assert.deepEqual(sharedDomain([a, b]), [-1, 3]);
+    assert.equal(sharedDomain([[[NaN]]]), undefined);
+    const scale = (s: Spec): unknown => ((s as { encoding: { color: { scale: unknown } } }).encoding.color.scale);
+    assert.deepEqual(scale(heatmap(a, { metric: 'shannon', domain: [-1, 3] })), { scheme: 'viridis', domain: [-1, 3], clamp: true });
+    assert.deepEqual(scale(heatmap(a, { metric: 'shannon', diverging: true })), { scheme: 'blueorange', domain: [-2, 2] });
   });
 
   it('refuses malformed input with a UserError', () => {

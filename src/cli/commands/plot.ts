@@ -16,7 +16,8 @@ export function register(program: Command): void {
     .option('--sample <id>', 'also draw the steps × layers heatmap of one sample')
     .option('--partial', 'read a sharded run whose shards are not all complete')
     .action(async (results: string, o: { out?: string; label?: string; metric?: string; sample?: string; partial?: boolean }) => {
-      const { matrixOf, modelLabel, writeRunFigures } = await import('../../experiments/figures.js');
+      const { matrixOf, writeRunFigures } = await import('../../experiments/figures.js');
+      const { modelLabel } = await import('../../plot/figures.js');
       const { heatmap, renderSpec } = await import('../../plot/index.js');
       const { defaultLabel, isFiniteRow, readResults } = await import('../../store/index.js');
       const data = await readResults(results, { metric: o.metric, partial: o.partial });

@@ -4,7 +4,7 @@
  * demand, a 2-D map of the samples, and the samples themselves. The controls live in the URL's
  * query, so a view can be shared or reloaded.
  */
-import { bandFigure, heatmap, scatter } from '../../../plot/figures.js';
+import { bandFigure, heatmap, scatter, sharedDomain } from '../../../plot/figures.js';
 import type { DatasetInfo, EvaluateResult, MapResult, SamplesPage, Summary } from '../../api-types.js';
 import { datasetApi, getJson } from '../api.js';
 import { chart } from '../charts.js';
@@ -162,9 +162,11 @@ export async function datasetPage(root: HTMLElement, name: string): Promise<void
     clear(heatmaps);
     const shown = s.groups.slice(0, MAX_HEATMAPS);
     if (s.groups.length > shown.length) heatmaps.append(el('p', { class: 'hint' }, `the first ${shown.length} of ${s.groups.length} values; filter to see others`));
-    for (const g of shown) {
-      const rows: number[][] = [];
-      for (let t = 0; t < s.n_steps; t++) rows.push(g.matrix.mean.slice(t * s.n_layers, (t + 1) * s.n_layers).map((v) => v ?? NaN));
+    const matrices = shown.map((g) => Array.from({ length: s.n_steps }, (_, t) => g.matrix.mean.slice(t * s.n_layers, (t + 1) * s.n_layers).map((v) => v ?? NaN)));
+    // One colour scale for all values' heatmaps, so their colours compare (as in the static figures).
+    const domain = sharedDomain(matrices);
+    for (const [i, g] of shown.entries()) {
+      const rows = matrices[i];
       const box = el('div', { class: 'chart heatmap', attrs: { 'data-value': g.value } });
       heatmaps.append(box);
       await chart(
@@ -173,6 +175,7 @@ export async function datasetPage(root: HTMLElement, name: string): Promise<void
           metric: s.metric,
           title: `${s.label} = ${g.value}: mean of ${g.n} samples`,
           yLabel: s.windows ? `window of steps (${s.windows} windows)` : 'generated token (step)',
+          domain,
           size: { width: 260, height: 200 },
         }),
       );

@@ -1,4 +1,5 @@
 /** The datasets page (/): every dataset the viewer was given, and a way to compare some of them. */
+import { modelLabel } from '../../../plot/figures.js';
 import type { DatasetInfo } from '../../api-types.js';
 import { getJson } from '../api.js';
 import { el, link } from '../dom.js';
@@ -32,7 +33,7 @@ export async function datasetsPage(root: HTMLElement): Promise<void> {
       el('td', {}, box),
       el('td', {}, link(`/datasets/${encodeURIComponent(d.name)}`, d.name)),
       el('td', {}, d.experiment || '—'),
-      el('td', { class: 'wrap' }, d.model || '—'),
+      el('td', { class: 'wrap', attrs: { title: d.model } }, d.model ? modelLabel(d.model) : '—'),
       el('td', { class: 'num' }, d.samples.toLocaleString('en')),
       el('td', {}, d.metrics.join(', ')),
       el('td', { class: 'wrap small' }, labels),
