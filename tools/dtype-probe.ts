@@ -1,0 +1,125 @@
+/**
+ * What ONNX Runtime's CPU provider does with 16-bit weights (issue 16, a development probe, not a
+ * test): one linear layer y = x · Wᵀ of a Llama-3-8B MLP shape (W [14336, 4096]) built four ways, each
+ * in its own process, reporting resident memory after the session is created and the time per run
+ * for a decode-shaped (1 row) and a prefill-shaped (128 rows) input:
+ *
+ * - `f32`:  W as a float32 initializer into Gemm (transB) — today's path, pre-packed by MLAS;
+ * - `bf16`: W as a bfloat16 initializer, Cast to float32, then Gemm — with default optimisations;
+ * - `bf16-nofold`: the same with constant folding switched off (so the Cast is not folded into a
+ *   float32 copy at load);
+ * - `f16`: W as float16, Cast, Gemm, default optimisations.
+ *
+ * Usage: node dist/tools/dtype-probe.js [--rows-out 14336] [--cols 4096]
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ort } from '../src/runtime/ort.js';
+
+const here = fileURLToPath(import.meta.url);
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const OUT = arg('--rows-out', 14336);
+const IN = arg('--cols', 4096);
+
+function f32ToBf16(v: Float32Array): Uint16Array {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  const out = new Uint16Array(v.length);
+  for (let i = 0; i < u.length; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16; // round to nearest even
+  return out;
+}
+
+function f32ToF16(v: Float32Array): Uint16Array {
+  const out = new Uint16Array(v.length);
+  const f = new Float32Array(1);
+  const u = new Uint32Array(f.buffer);
+  for (let i = 0; i < v.length; i++) {
+    f[0] = v[i];
+    const x = u[0];
+    const sign = (x >>> 16) & 0x8000;
+    const exp = ((x >>> 23) & 0xff) - 127 + 15;
+    const mant = x & 0x7fffff;
+    out[i] = exp <= 0 ? sign : exp >= 31 ? sign | 0x7c00 : sign | (exp << 10) | (mant >>> 13);
+  }
+  return out;
+}
+
+/** The probe's model bytes: W of `kind` as an initializer, Cast to float32 where 16-bit, then Gemm (transB). */
+async function modelBytes(kind: string): Promise<Uint8Array> {
+  const { onnx } = (await import('onnx-proto')).default;
+  const w = new Float32Array(OUT * IN);
+  let s = 7;
+  for (let i = 0; i < w.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    w[i] = (s / 4294967296 - 0.5) * 0.04;
+  }
+  const half = kind === 'f32' ? undefined : kind === 'f16' ? f32ToF16(w) : f32ToBf16(w);
+  const dataType = kind === 'f32' ? 1 : kind === 'f16' ? 10 : 16;
+  const raw = half ? new Uint8Array(half.buffer) : new Uint8Array(w.buffer);
+  const nodes = half
+    ? [
+        { opType: 'Cast', input: ['w'], output: ['w32'], name: 'cast', attribute: [{ name: 'to', type: 2, i: 1 }] },
+        { opType: 'Gemm', input: ['x', 'w32'], output: ['y'], name: 'gemm', attribute: [{ name: 'transB', type: 2, i: 1 }] },
+      ]
+    : [{ opType: 'Gemm', input: ['x', 'w'], output: ['y'], name: 'gemm', attribute: [{ name: 'transB', type: 2, i: 1 }] }];
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 9,
+      opsetImport: [{ domain: '', version: 20 }],
+      graph: {
+        name: 'probe',
+        node: nodes,
+        initializer: [{ name: 'w', dims: [OUT, IN], dataType, rawData: raw }],
+        input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'rows' }, { dimValue: IN }] } } } }],
+        output: [{ name: 'y', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'rows' }, { dimValue: OUT }] } } } }],
+      },
+    }),
+  ).finish();
+}
+
+async function child(kind: string): Promise<void> {
+  let model: Uint8Array | undefined = await modelBytes(kind);
+  const opts: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  if (kind === 'bf16-nofold') opts.extra = { optimization: { disable_specified_optimizers: 'ConstantFolding' } };
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const session = await ort.InferenceSession.create(model, opts);
+  // what the session holds: RSS once the model bytes and the JS copies are gone
+  model = undefined;
+  gc?.();
+  await new Promise((r) => setTimeout(r, 100));
+  gc?.();
+  const rssSession = process.memoryUsage().rss;
+  const times: Record<string, number> = {};
+  for (const rows of [1, 128]) {
+    const x = new ort.Tensor('float32', new Float32Array(rows * IN).fill(0.01), [rows, IN]);
+    for (let i = 0; i < 2; i++) await session.run({ x });
+    const reps = rows === 1 ? 20 : 5;
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) await session.run({ x });
+    times[`ms_rows${rows}`] = (performance.now() - t) / reps;
+  }
+  const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(IN).fill(0.01), [1, IN]) });
+  const y = out.y.data as Float32Array;
+  await session.release();
+  console.log(JSON.stringify({ kind, modelMB: (OUT * IN * (kind === 'f32' ? 4 : 2)) / 2 ** 20, sessionMB: rssSession / 2 ** 20, peakMB: process.resourceUsage().maxRSS / 1024, ...times, y0: y[0] }));
+}
+
+if (process.argv[2] === 'child') {
+  await child(process.argv[3]);
+} else {
+  console.log(`W [${OUT}, ${IN}]: float32 ${((OUT * IN * 4) / 2 ** 20).toFixed(0)} MB, 16-bit ${((OUT * IN * 2) / 2 ** 20).toFixed(0)} MB; onnxruntime-node ${ort.env.versions.common ?? ''}`);
+  for (const kind of ['f32', 'bf16', 'bf16-nofold', 'f16']) {
+    const r = spawnSync(process.execPath, ['--expose-gc', here, 'child', kind], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      console.log(`${kind}: failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      continue;
+    }
+    const v = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+    console.log(
+      `${String(kind).padEnd(12)} RSS with the session ${Number(v.sessionMB).toFixed(0)} MB (initializer ${Number(v.modelMB).toFixed(0)} MB), ` +
+        `1 row ${Number(v.ms_rows1).toFixed(2)} ms, 128 rows ${Number(v.ms_rows128).toFixed(1)} ms`,
+    );
+  }
+}
