@@ -40,6 +40,8 @@ export interface CommonRunOptions {
   dropDamaged?: boolean;
   /** Skip the figures (tests that only need data). */
   noFigures?: boolean;
+  /** Weight-only int8 for the linear layers and the unembedding (MatMulNBits); absent = exact float32. */
+  quantize?: 'int8';
   /** Where tables and summaries go. */
   log: (line: string) => void;
 }
@@ -73,7 +75,8 @@ async function openSink(o: CommonRunOptions, model: string, experiment: string, 
   const writer = await ResultsWriter.open(o.out, {
     model,
     experiment,
-    options,
+    // the quantization is part of what a run computed: a shard or resume with another is refused
+    options: o.quantize ? { ...options, quantize: o.quantize } : options,
     codeVersion: CODE_VERSION,
     labelColumns,
     topK,
@@ -116,7 +119,7 @@ async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: Ru
 /** Load a model with the graph for the run's metrics and batch size built at once (one session, not two). */
 async function loadModel(id: string, o: CommonRunOptions, metrics: string[]): Promise<{ model: LensModel; name: string }> {
   const dir = await resolveModelDir(id);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, profile: { batchSize: o.batchSize, metrics, topK: o.topK ?? 0 } });
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, quantize: o.quantize, profile: { batchSize: o.batchSize, metrics, topK: o.topK ?? 0 } });
   return { model, name: id };
 }
 

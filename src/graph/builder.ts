@@ -4,13 +4,14 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** ONNX element types used here (TensorProto.DataType). */
-export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6, BFLOAT16: 16 } as const;
+export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6, BFLOAT16: 16, UINT8: 2 } as const;
 export type ElemType = (typeof DT)[keyof typeof DT];
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
 
 /** A weight stored in the external data file: the graph only names it. */
 import type { ExternalWeight } from './external.js';
+import { quantNames } from './quantize.js';
 export type { ExternalWeight } from './external.js';
 
 export interface ValueInfo {
@@ -25,6 +26,12 @@ export interface ValueInfo {
  * the node name as in onnxruntime-genai (`/model/layers.3/attn/q_proj/MatMul/output_0`), so a
  * dumped graph reads like the model.
  */
+/**
+ * MatMulNBits' accuracy level: 4 computes with int8 activations (the fast path on CPUs with int8 dot
+ * products); 0/1 would dequantize to float32.
+ */
+const QUANT_ACCURACY_LEVEL = 4;
+
 /** The end of a slice that runs to the end of an axis. */
 export const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -36,6 +43,7 @@ export class GraphBuilder {
   private readonly usedNames = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private readonly weightNames = new Set<string>();
+  private usesMicrosoftOps = false;
 
   constructor(
     private readonly weights: Map<string, ExternalWeight>,
@@ -60,7 +68,7 @@ export class GraphBuilder {
       this.initializers.push({
         name,
         dims: w.dims,
-        dataType: DT.FLOAT,
+        dataType: w.dtype === 'uint8' ? DT.UINT8 : DT.FLOAT,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: this.externalFile },
@@ -77,11 +85,30 @@ export class GraphBuilder {
     return [...this.weights.keys()].filter((n) => !this.weightNames.has(n));
   }
 
-  /** Shape of an exported weight, without referencing it in the graph. */
+  /** Shape of an exported weight, without referencing it in the graph (an int8 linear weight: its [in, out]). */
   weightDims(name: string): number[] {
+    const q = this.weights.get(quantNames(name).blob)?.quant;
+    if (q && !this.weights.has(name)) return [q.K, q.N];
     const w = this.weights.get(name);
     if (!w) throw new Error(`weight contract: the graph needs the shape of '${name}', but the architecture did not export it`);
     return w.dims;
+  }
+
+  /** The weight was exported as int8 blocks (--quantize int8). */
+  isQuantized(name: string): boolean {
+    return this.weights.has(quantNames(name).blob);
+  }
+
+  /**
+   * x [..., K] times an int8 weight (quantize.ts) with N outputs: com.microsoft MatMulNBits, whose
+   * product uses the dequantized weight ((q − zero) · scale) and, at accuracy level 4, int8
+   * activations (ONNX Runtime's fastest CPU kernel for it).
+   */
+  quantizedMatMul(x: string, name: string, nodeName: string): string {
+    const n = quantNames(name);
+    const q = this.weights.get(n.blob)!.quant!;
+    this.usesMicrosoftOps = true;
+    return this.op('MatMulNBits', [x, this.weight(n.blob), this.weight(n.scales), this.weight(n.zeros)], nodeName, { K: q.K, N: q.N, bits: q.bits, block_size: q.blockSize, accuracy_level: QUANT_ACCURACY_LEVEL }, 1, 'com.microsoft')[0];
   }
 
   /** A small constant tensor stored inline; identical constants are shared. */
@@ -173,9 +200,9 @@ export class GraphBuilder {
     return this.op1(op, [x, this.constI(axes)], name, { keepdims });
   }
 
-  /** Linear layer with an exported [in, out] weight and, when named, an exported bias. */
+  /** Linear layer with an exported [in, out] weight (or its int8 blocks) and, when named, an exported bias. */
   linear(x: string, weight: string, bias: string | undefined, name: string): string {
-    const y = this.matmul(x, this.weight(weight), `${name}/MatMul`);
+    const y = this.isQuantized(weight) ? this.quantizedMatMul(x, weight, `${name}/MatMulNBits`) : this.matmul(x, this.weight(weight), `${name}/MatMul`);
     return bias ? this.add(y, this.weight(bias), `${name}/Add`) : y;
   }
 
@@ -196,7 +223,7 @@ export class GraphBuilder {
     return {
       irVersion: 8,
       producerName: 'entropylens',
-      opsetImport: [{ domain: '', version: opset }],
+      opsetImport: [{ domain: '', version: opset }, ...(this.usesMicrosoftOps ? [{ domain: 'com.microsoft', version: 1 }] : [])],
       graph: {
         name: 'entropylens',
         node: this.nodes,

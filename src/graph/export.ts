@@ -7,6 +7,7 @@ import type { DecoderSpec, WeightSource } from '../models/types.js';
 import { UserError } from '../util/errors.js';
 import { collectAllGarbage } from '../util/gc.js';
 import type { ExternalWeight } from './builder.js';
+import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from './quantize.js';
 
 /** Bumped whenever the exported weight layout changes, so old caches are rebuilt. */
 export const WEIGHTS_FORMAT = 1;
@@ -56,9 +57,10 @@ export function exportWeights(
   fingerprint: string,
   cacheDir: string,
   onProgress?: (done: number, total: number) => void,
+  quantize?: 'int8',
 ): ExportedWeights {
   const key = createHash('sha256')
-    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]) }, canonical))
+    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]), ...(quantize ? { quantize } : {}) }, canonical))
     .digest('hex')
     .slice(0, 24);
   const dir = path.join(cacheDir, `${spec.modelType}-${key}`);
@@ -91,16 +93,32 @@ export function exportWeights(
       if (data.length !== expected) {
         throw new Error(`weight ${s.name}: ${data.length} values, expected ${expected} for shape [${s.dims.join(', ')}]`);
       }
-      const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
-      if (pad) {
-        fs.writeSync(fd, Buffer.alloc(pad));
-        offset += pad;
+      const write = (name: string, dims: number[], arr: Float32Array | Uint8Array, extra: Partial<ExternalWeight> = {}): void => {
+        const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
+        if (pad) {
+          fs.writeSync(fd, Buffer.alloc(pad));
+          offset += pad;
+        }
+        const bytes = Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength);
+        let written = 0;
+        while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+        entries.push({ name, dims, offset, length: bytes.length, ...extra });
+        offset += bytes.length;
+      };
+      const layout = quantize ? quantLayout(s.name, spec.tiedEmbeddings === true) : undefined;
+      if (layout) {
+        // int8: the blocks, scales and zero points in place of the float32 weight; a tied embedding
+        // keeps its float32 rows too (the runtime looks tokens up in them)
+        const q = quantizeInt8(data, s.dims, layout);
+        const names = quantNames(s.name);
+        const nb = Math.ceil(q.K / QUANT_BLOCK);
+        write(names.blob, [q.N, nb, QUANT_BLOCK], q.blob, { dtype: 'uint8', quant: { K: q.K, N: q.N, bits: QUANT_BITS, blockSize: QUANT_BLOCK } });
+        write(names.scales, [q.N * nb], q.scales);
+        write(names.zeros, [q.N * nb], q.zeros, { dtype: 'uint8' });
+        if (s.name === 'embed.weight') write(s.name, s.dims, data);
+      } else {
+        write(s.name, s.dims, data);
       }
-      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      let written = 0;
-      while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
-      entries.push({ name: s.name, dims: s.dims, offset, length: bytes.length });
-      offset += bytes.length;
       onProgress?.(i + 1, sources.length);
     }
   } catch (err) {

@@ -7,4 +7,8 @@ export interface ExternalWeight {
   dims: number[];
   offset: number;
   length: number;
+  /** Element type in the file (default float32); uint8 for the blocks and zero points of int8 weights. */
+  dtype?: 'float32' | 'uint8';
+  /** On an int8 weight's blocks: the logical K (inputs) and N (outputs) of the product. */
+  quant?: { K: number; N: number; bits: number; blockSize: number };
 }

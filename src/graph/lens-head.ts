@@ -53,7 +53,9 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
     normed = g.linear(normed, 'unembed_proj.weight', undefined, '/lens/project_out');
     width = g.weightDims('unembed_proj.weight')[1];
   }
-  const unembed = spec.tiedEmbeddings ? g.weight('embed.weight') : g.weight('lm_head.weight');
+  const unembedName = spec.tiedEmbeddings ? 'embed.weight' : 'lm_head.weight';
+  const quantized = g.isQuantized(unembedName);
+  const unembed = quantized ? '' : g.weight(unembedName);
   const bias = spec.bias?.lmHead ? g.weight('lm_head.bias') : undefined;
   const groups = layerGroups(L, lens.layerGroups ?? 1);
   // Top group first: its final-layer log-probabilities serve kl:final in the groups below, and
@@ -75,7 +77,10 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
     const x = groups.length === 1 ? normed : g.slice(normed, [a], [b], [1], `${name}/layers`);
     let flat = g.reshape(x, [-1, width], `${name}/flatten`); // [batch·rows, e]
     if (done.length) flat = after(g, flat, done, `${name}/after_previous_group`);
-    let logits = g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], `${name}/lm_head/Gemm`, { transB: 1 }); // [batch·rows, V]
+    let logits = quantized
+      ? g.quantizedMatMul(flat, unembedName, `${name}/lm_head/MatMulNBits`)
+      : g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], `${name}/lm_head/Gemm`, { transB: 1 }); // [batch·rows, V]
+    if (quantized && bias) logits = g.add(logits, bias, `${name}/lm_head/bias`);
     if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), `${name}/logits_scaling`);
     if (spec.finalSoftcap) {
       const c = g.scalarF(spec.finalSoftcap);
@@ -112,7 +117,7 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   // matrix) rather than + the unembedding. GPT-2 small: peak RSS while loading 716 → 576 MB. The
   // node list is therefore not in topological order, which ONNX Runtime accepts (onnx.checker
   // would not).
-  const first = (n: GraphBuilder['nodes'][number]): boolean => n.opType === 'Gemm' && n.name!.endsWith('/lm_head/Gemm');
+  const first = (n: GraphBuilder['nodes'][number]): boolean => (n.opType === 'Gemm' || n.opType === 'MatMulNBits') && /\/lm_head\/(Gemm|MatMulNBits)$/.test(n.name!);
   const reordered = [...g.nodes.filter(first), ...g.nodes.filter((n) => !first(n))];
   g.nodes.length = 0;
   g.nodes.push(...reordered);
