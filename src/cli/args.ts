@@ -29,3 +29,13 @@ export async function resolveModel(arg: string): Promise<string> {
   const { resolveModelDir } = await import('../hub/index.js'); // loaded only when a command needs it
   return resolveModelDir(arg);
 }
+
+/** Help text of --quantize, shared by the commands that load a model. */
+export const QUANTIZE_HELP = 'int8: weight-only int8 for the linear layers and the unembedding (about a quarter of float32 memory; entropies within a few hundredths of a nat, see the README); default: exact float32';
+
+/** --quantize's value: int8, or absent. */
+export function quantizeArg(v: string | undefined): 'int8' | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'int8') throw new UserError(`--quantize '${v}': the only quantization is int8 (leave it out for exact float32)`);
+  return 'int8';
+}

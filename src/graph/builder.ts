@@ -111,6 +111,11 @@ export class GraphBuilder {
     return this.op('MatMulNBits', [x, this.weight(n.blob), this.weight(n.scales), this.weight(n.zeros)], nodeName, { K: q.K, N: q.N, bits: q.bits, block_size: q.blockSize, accuracy_level: QUANT_ACCURACY_LEVEL }, 1, 'com.microsoft')[0];
   }
 
+  /** A uint8 constant stored inline (tests of the int8 kernels). */
+  constU8(values: Uint8Array, dims: number[]): string {
+    return this.constant(DT.UINT8, values, dims, 'u');
+  }
+
   /** A small constant tensor stored inline; identical constants are shared. */
   constF(values: number[] | Float32Array, dims?: number[]): string {
     const arr = values instanceof Float32Array ? values : Float32Array.from(values);

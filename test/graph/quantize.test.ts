@@ -46,9 +46,9 @@ for (const layout of ['in-out', 'out-in'] as const) {
     // a graph of one MatMulNBits over inline initializers (the builder's op, the exporter's format)
     const g = new GraphBuilder(new Map(), 'none.bin');
     const x = g.input('x', DT.FLOAT, [3, K]);
-    const blob = g.op1('Identity', [g['constant'](DT.UINT8, q.blob, [N, nb, QUANT_BLOCK], 'u')], 'blob');
+    const blob = g.constU8(q.blob, [N, nb, QUANT_BLOCK]);
     const scales = g.constF(q.scales);
-    const zeros = g.op1('Identity', [g['constant'](DT.UINT8, q.zeros, [N * nb], 'u')], 'zeros');
+    const zeros = g.constU8(q.zeros, [N * nb]);
     const y = g.op('MatMulNBits', [x, blob, scales, zeros], 'mm', { K, N, bits: 8, block_size: QUANT_BLOCK, accuracy_level: 0 }, 1, 'com.microsoft')[0];
     g.nodes.push({ opType: 'Identity', name: 'out', input: [y], output: ['y'] });
     g.output('y', DT.FLOAT, [3, N]);

@@ -13,7 +13,7 @@ import { modelJson, resultJson } from '../../lens/json.js';
 import { parseIdList, parseInterventions } from '../../util/options.js';
 import { packageVersion } from '../../util/package.js';
 import { ProgressBar } from '../../util/progress.js';
-import { collect, intArg, numberArg, resolveModel, threadsArg } from '../args.js';
+import { collect, intArg, numberArg, QUANTIZE_HELP, quantizeArg, resolveModel, threadsArg } from '../args.js';
 import { layerNames, printHuman } from '../view.js';
 
 interface ProfileCliOptions {
@@ -45,6 +45,7 @@ interface ProfileCliOptions {
   target: string[];
   targetIds?: string;
   addVector: string[];
+  quantize?: string;
 }
 
 export function register(program: Command): void {
@@ -75,6 +76,7 @@ export function register(program: Command): void {
     .option('--no-bos', 'do not prepend the tokenizer\'s BOS token to text prompts')
     .option('--stop-at-eos', 'stop a prompt when it generates an end-of-sequence token')
     .option('--cache-dir <dir>', 'where exported weights and graphs are cached (default: ~/.cache/entropylens)')
+    .option('--quantize <kind>', QUANTIZE_HELP)
     .option('--device <name>', 'cpu or cuda', 'cpu')
     .option('--json', 'print one JSON document (schema in the README)')
     .option('--allow-nan', 'exit 0 even when a profile holds NaN or Inf (printed as NaN, null in JSON)')
@@ -242,7 +244,8 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   }
   const profileOpts = { metrics: o.metrics, topK, batchSize, anchorIds, interventions, positions, lensEmbeddings: o.lensEmbeddings, ...(targets.length ? { targets: true } : {}) } as const;
   const { LensModel } = await import('../../lens/model.js');
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, profile: profileOpts });
+  const quantize = quantizeArg(o.quantize);
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, quantize, profile: profileOpts });
   const targetIds = targets.map((t, i) => model.targetId(t, targets.length > 1 ? `target ${i + 1}` : typeof t === 'number' ? '--target-ids' : '--target'));
   for (const t of targets) if (typeof t === 'string') noteFirstToken(model, t, '--target');
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -269,6 +272,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
         interventions: interventions.map(describeIntervention),
         positions,
         lens_embeddings: Boolean(o.lensEmbeddings),
+        quantize: quantize ?? null,
         targets: targetIds.length ? targetIds.map((id) => ({ id, token: model.tokenText(id) })) : null,
       },
       layers: layerNames(model, model.spec.nLayers + (o.lensEmbeddings ? 1 : 0)),
@@ -294,6 +298,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
         interventions: interventions.map(describeIntervention),
         ...(o.lensEmbeddings ? { lensEmbeddings: true } : {}),
         ...(targetIds.length ? { targetIds } : {}),
+        ...(quantize ? { quantize } : {}),
       })
     : undefined;
   // The prompts handed to profile() that have no result yet (results come back in the same order).

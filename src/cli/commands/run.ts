@@ -5,7 +5,7 @@ import type { CommonRunOptions, RunSummary } from '../../experiments/run.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
 import { resolveShard } from '../../experiments/shard.js';
-import { intArg, numberArg, threadsArg } from '../args.js';
+import { intArg, numberArg, QUANTIZE_HELP, quantizeArg, threadsArg } from '../args.js';
 
 /** The experiment runs (engine, datasets, store, figures) load only when a run starts. */
 const experiments = () => import('../../experiments/run.js');
@@ -24,6 +24,7 @@ interface Common {
   shards?: string;
   dropDamaged?: boolean;
   topK: string;
+  quantize?: string;
 }
 
 function addCommon(cmd: Command, defaultOut: string): Command {
@@ -36,6 +37,7 @@ function addCommon(cmd: Command, defaultOut: string): Command {
     .option('--reference-quirks', "reproduce the reference's quirks (re-tokenising every step, accumulating scramble, answer extraction over prompt + completion, the phi-3 space)")
     .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--cache-dir <dir>', 'weight/graph cache (default ~/.cache/entropylens)')
+    .option('--quantize <kind>', QUANTIZE_HELP)
     .option('--shard <i/N|auto>', 'process shard i of N (0-based; every N-th sample) into the shared --out; auto = from a Slurm array job (SLURM_ARRAY_TASK_ID/MIN/COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards)')
     .option('--shards <N>', 'the number of shards, with --shard auto in a Kubernetes Indexed Job')
     .option('--top-k <k>', "also store the lens' top-k tokens and probabilities per step and layer, and the generated ids (columns generated_ids, topk_ids, topk_probs; 5 is good for `entropylens view`)", '0')
@@ -53,6 +55,7 @@ function common(o: Common): CommonRunOptions {
     referenceQuirks: Boolean(o.referenceQuirks),
     threads: threadsArg(o.threads),
     cacheDir: o.cacheDir,
+    quantize: quantizeArg(o.quantize),
     shard: resolveShard(o.shard, o.shards !== undefined ? intArg(o.shards, '--shards', 1) : undefined),
     dropDamaged: Boolean(o.dropDamaged),
     topK: intArg(o.topK, '--top-k', 0),
