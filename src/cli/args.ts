@@ -1,5 +1,6 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
 import os from 'node:os';
+import { UserError } from '../util/errors.js';
 import { intArg } from '../util/options.js';
 
 export { intArg, numberArg } from '../util/options.js';
