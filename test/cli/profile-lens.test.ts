@@ -146,6 +146,17 @@ describe('profile --target', () => {
     refused(['--prompt', 'a', '--target', 'x', '--target-ids', '3'], /not both/);
   });
 
+  it('a JSONL prompts file gives each prompt its own "target" (text or id); a line without one is refused', () => {
+    const file = path.join(root, 'targets.jsonl');
+    fs.writeFileSync(file, [JSON.stringify({ prompt: 'a', target: 7 }), JSON.stringify({ text: 'b', target: 11 })].join('\n') + '\n');
+    const j = json(['--prompts-file', file, '--max-new-tokens', '1']);
+    assert.deepEqual(j.results.map((r) => r.target!.id), [7, 11]);
+    refused(['--prompts-file', file, '--target-ids', '3'], /gives targets; leave out --target/);
+    const partial = path.join(root, 'targets-partial.jsonl');
+    fs.writeFileSync(partial, [JSON.stringify({ prompt: 'a', target: 7 }), JSON.stringify({ prompt: 'b' })].join('\n') + '\n');
+    refused(['--prompts-file', partial, '--max-new-tokens', '1'], /prompt 2 has no target/);
+  });
+
   it('rank:final needs greedy decoding', () => {
     refused(['--prompt', 'a', '--metrics', 'rank:final', '--temperature', '0.7'], /rank:final .* greedy decoding/);
   });

@@ -133,10 +133,31 @@ async function* promptsFromFile(file: string): AsyncGenerator<PromptInput> {
     } catch {
       throw new UserError(`--prompts-file ${file}, line ${n}: not valid JSON (the file is JSONL, as its first line is a JSON object)`);
     }
-    const r = row as { prompt?: unknown; text?: unknown };
+    const r = row as { prompt?: unknown; text?: unknown; target?: unknown };
     const p = typeof r.prompt === 'string' ? r.prompt : r.text;
     if (typeof p !== 'string') throw new UserError(`--prompts-file ${file}, line ${n}: needs a string field "prompt" (or "text")`);
-    yield { text: p };
+    if (r.target !== undefined && typeof r.target !== 'string' && !(typeof r.target === 'number' && Number.isInteger(r.target))) {
+      throw new UserError(`--prompts-file ${file}, line ${n}: "target" must be a text or a token id`);
+    }
+    yield r.target !== undefined ? { text: p, target: r.target as string | number } : { text: p };
+  }
+}
+
+/** Whether a JSONL prompts file's first line gives a "target" (then every line must). */
+function fileHasTargets(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(1 << 16);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const first = buf.subarray(0, n).toString('utf8').split('\n').find((l) => l.trim() !== '');
+      if (!first?.trimStart().startsWith('{')) return false;
+      return (JSON.parse(first) as { target?: unknown }).target !== undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
   }
 }
 
@@ -239,10 +260,13 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     interventions.push(...parseAddVectors(o.addVector, openModel(dir).spec.dModel));
   }
   const targets: (string | number)[] = o.targetIds ? parseIdList(o.targetIds, '--target-ids') : o.target;
+  // a JSONL prompts file may give each prompt its own "target"
+  const fileTargets = o.promptsFile !== undefined && fileHasTargets(o.promptsFile);
+  if (fileTargets && targets.length) throw new UserError(`--prompts-file ${o.promptsFile} gives targets; leave out --target / --target-ids`);
   if (total !== undefined && targets.length > 1 && targets.length !== total) {
     throw new UserError(`${targets.length} targets for ${total} prompts: give one target for all prompts or exactly one per prompt`);
   }
-  const profileOpts = { metrics: o.metrics, topK, batchSize, anchorIds, interventions, positions, lensEmbeddings: o.lensEmbeddings, ...(targets.length ? { targets: true } : {}) } as const;
+  const profileOpts = { metrics: o.metrics, topK, batchSize, anchorIds, interventions, positions, lensEmbeddings: o.lensEmbeddings, ...(targets.length || fileTargets ? { targets: true } : {}) } as const;
   const { LensModel } = await import('../../lens/model.js');
   const quantize = quantizeArg(o.quantize);
   const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, quantize, profile: profileOpts });
@@ -329,7 +353,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
     interventions,
     positions,
     lensEmbeddings: o.lensEmbeddings,
-    ...(targetIds.length ? { targets: true } : {}),
+    ...(targetIds.length || fileTargets ? { targets: true } : {}),
     onProgress: () => bar.tick(0),
   })) {
     bar.tick();
