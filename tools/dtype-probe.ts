@@ -14,6 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { f32ToBf16Bits, f32ToF16Bits } from '../src/models/safetensors-write.js';
 import { ort } from '../src/runtime/ort.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -24,28 +25,6 @@ const arg = (name: string, def: number): number => {
 const OUT = arg('--rows-out', 14336);
 const IN = arg('--cols', 4096);
 
-function f32ToBf16(v: Float32Array): Uint16Array {
-  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
-  const out = new Uint16Array(v.length);
-  for (let i = 0; i < u.length; i++) out[i] = (u[i] + 0x7fff + ((u[i] >>> 16) & 1)) >>> 16; // round to nearest even
-  return out;
-}
-
-function f32ToF16(v: Float32Array): Uint16Array {
-  const out = new Uint16Array(v.length);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < v.length; i++) {
-    f[0] = v[i];
-    const x = u[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    const mant = x & 0x7fffff;
-    out[i] = exp <= 0 ? sign : exp >= 31 ? sign | 0x7c00 : sign | (exp << 10) | (mant >>> 13);
-  }
-  return out;
-}
-
 /** The probe's model bytes: W of `kind` as an initializer, Cast to float32 where 16-bit, then Gemm (transB). */
 async function modelBytes(kind: string): Promise<Uint8Array> {
   const { onnx } = (await import('onnx-proto')).default;
@@ -55,7 +34,7 @@ async function modelBytes(kind: string): Promise<Uint8Array> {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     w[i] = (s / 4294967296 - 0.5) * 0.04;
   }
-  const half = kind === 'f32' ? undefined : kind === 'f16' ? f32ToF16(w) : f32ToBf16(w);
+  const half = kind === 'f32' ? undefined : kind === 'f16' ? f32ToF16Bits(w) : f32ToBf16Bits(w);
   const dataType = kind === 'f32' ? 1 : kind === 'f16' ? 10 : 16;
   const raw = half ? new Uint8Array(half.buffer) : new Uint8Array(w.buffer);
   const nodes = half
