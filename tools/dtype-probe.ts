@@ -90,7 +90,7 @@ if (process.argv[2] === 'child') {
 } else {
   console.log(`W [${OUT}, ${IN}]: float32 ${((OUT * IN * 4) / 2 ** 20).toFixed(0)} MB, 16-bit ${((OUT * IN * 2) / 2 ** 20).toFixed(0)} MB; onnxruntime-node ${ort.env.versions.common ?? ''}`);
   for (const kind of ['f32', 'bf16', 'bf16-nofold', 'f16']) {
-    const r = spawnSync(process.execPath, ['--expose-gc', here, 'child', kind], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--expose-gc', here, 'child', kind, ...process.argv.slice(2)], { encoding: 'utf8' });
     if (r.status !== 0) {
       console.log(`${kind}: failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       continue;
