@@ -75,7 +75,7 @@ export function contentFingerprint(files: string[], cacheDir: string, onProgress
     const named = blobName(real);
     const known = record[real];
     const same = known && known.dev === st.dev && known.ino === st.ino && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs;
-    return { f, real, st, hash: named ?? (same ? known.hash : undefined) };
+    return { f, real, st, named, hash: named ?? (same ? known.hash : undefined) };
   });
   const total = plan.filter((p) => p.hash === undefined).reduce((n, p) => n + p.st.size, 0);
   let done = 0;
@@ -86,7 +86,7 @@ export function contentFingerprint(files: string[], cacheDir: string, onProgress
       changed = true;
     }
     const { st } = p;
-    if (!blobName(p.real)) record[p.real] = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hash: p.hash, usedAt: now };
+    if (!p.named) record[p.real] = { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, hash: p.hash, usedAt: now };
   }
   if (changed) {
     const kept = Object.entries(record)

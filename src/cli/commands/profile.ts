@@ -246,10 +246,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
       .map((s) => {
         const toks = tokenizer.encode(s);
         if (toks.length === 0) throw new UserError(`--anchors: ${JSON.stringify(s)} tokenizes to nothing`);
-        if (toks.length > 1) {
-          const pieces = toks.map((id) => JSON.stringify(tokenizer.decode([id]))).join(' + ');
-          process.stderr.write(`entropylens: note: --anchors ${JSON.stringify(s)} is ${toks.length} tokens (${pieces}); its first token ${JSON.stringify(tokenizer.decode([toks[0]]))} is the anchor\n`);
-        }
+        noteFirstToken(toks, (id) => tokenizer.decode([id]), s, '--anchors', 'is the anchor');
         return toks[0];
       });
     anchorIds = [...new Set([...(anchorIds ?? []), ...ids])];
@@ -271,7 +268,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const quantize = quantizeArg(o.quantize);
   const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, quantize, profile: profileOpts });
   const targetIds = targets.map((t, i) => model.targetId(t, targets.length > 1 ? `target ${i + 1}` : typeof t === 'number' ? '--target-ids' : '--target'));
-  for (const t of targets) if (typeof t === 'string') noteFirstToken(model, t, '--target');
+  for (const t of targets) if (typeof t === 'string') noteFirstToken(model.tokenIds(t), (id) => model.tokenText(id), t, '--target', 'is used');
   const loadSeconds = (performance.now() - t0) / 1000;
 
   const bar = new ProgressBar({ total: total ?? 0, label: 'profiling', unit: 'prompts' });
@@ -400,12 +397,11 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   }
 }
 
-/** A text target or anchor is its first token: say so when the text is longer. */
-function noteFirstToken(model: { tokenIds(text: string): number[]; tokenText(id: number): string | null }, text: string, option: string): void {
-  const ids = model.tokenIds(text);
+/** A text target or anchor is its first token: say so (`what`: "is used", "is the anchor") when `ids`, the text's tokens, are more than one. */
+function noteFirstToken(ids: number[], decode: (id: number) => string | null, text: string, option: string, what: string): void {
   if (ids.length > 1) {
-    const pieces = ids.map((id) => JSON.stringify(model.tokenText(id))).join(' + ');
-    process.stderr.write(`entropylens: note: ${option} ${JSON.stringify(text)} is ${ids.length} tokens (${pieces}); its first token ${JSON.stringify(model.tokenText(ids[0]))} is used\n`);
+    const pieces = ids.map((id) => JSON.stringify(decode(id))).join(' + ');
+    process.stderr.write(`entropylens: note: ${option} ${JSON.stringify(text)} is ${ids.length} tokens (${pieces}); its first token ${JSON.stringify(decode(ids[0]))} ${what}\n`);
   }
 }
 
