@@ -97,6 +97,10 @@ export interface LensSettings {
   batchSize: number;
   /** Layers in every lens result: the blocks, plus one with lensEmbeddings. */
   lensLayers: number;
+  /** The lens reads every prompt position (positions 'prompt' or 'all'). */
+  positions: boolean;
+  /** The graph's query columns: the next prompt token (with positions), the target (with targets). */
+  queries: { next: boolean; target: boolean };
 }
 
 /** Check the lens-related options of a profile call and turn them into the graph's lens options. */
@@ -144,8 +148,9 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
   const lensGroups = opts.lensGroups ?? Math.round((batchSize * L) / LENS_ROWS_PER_GROUP);
   if (!Number.isInteger(lensGroups) || lensGroups < 0) throw new UserError(`lensGroups must be a non-negative integer, got ${lensGroups}`);
   const groups = Math.max(1, Math.min(L, lensGroups));
-  const hasTarget = opts.target !== undefined || opts.targets === true;
-  const queries = (positions !== 'last' ? 1 : 0) + (hasTarget ? 1 : 0);
+  // the graph's query columns: the next prompt token (positions), the target
+  const queries = { next: positions !== 'last', target: opts.target !== undefined || opts.targets === true };
+  const nQueries = Number(queries.next) + Number(queries.target);
   const lens: LensOptions = {
     metrics,
     topK,
@@ -154,9 +159,9 @@ export function lensSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'voca
     layerGroups: groups > 1 ? groups : undefined,
     ...(positions !== 'last' ? { positions: true } : {}),
     ...(embeddings ? { embeddings: true } : {}),
-    ...(queries > 0 ? { queries } : {}),
+    ...(nQueries > 0 ? { queries: nQueries } : {}),
   };
-  return { lens, metrics, aliases, topK, batchSize, lensLayers: L };
+  return { lens, metrics, aliases, topK, batchSize, lensLayers: L, positions: queries.next, queries };
 }
 
 /** Every option of a profile() call, checked, with its default filled in. */
@@ -169,9 +174,7 @@ export interface ProfileSettings extends LensSettings {
   bos: boolean;
   sortByLength: boolean;
   prefillTokens: number;
-  positions: boolean;
   positionTokens: number;
-  queries: { next: boolean; target: boolean };
 }
 
 /** Check a profile() call's options (before any prompt is read) and fill in the defaults. */
@@ -214,8 +217,6 @@ export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'v
     bos: opts.bos ?? true,
     sortByLength: opts.sortByLength !== false,
     prefillTokens,
-    positions: positions !== 'last',
     positionTokens,
-    queries: { next: positions !== 'last', target: opts.target !== undefined || opts.targets === true },
   };
 }
