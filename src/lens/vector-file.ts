@@ -30,7 +30,7 @@ export function readVectorFile(file: string, d: number, what: string): VectorFil
   } finally {
     fs.closeSync(fd);
   }
-  const v = bytes.subarray(0, 6).equals(NPY_MAGIC) ? fromNpy(bytes, file, what) : fromSafetensors(file, what);
+  const v = bytes.subarray(0, 6).equals(NPY_MAGIC) ? fromNpy(bytes, file, what) : fromSafetensors(bytes, file, what);
   const n = v.values.length;
   if (n !== d) {
     throw new UserError(`${what}: ${file} holds ${n} values, but the model's residual stream has d_model = ${d}; give a vector of ${d} values`);
@@ -78,8 +78,8 @@ function fromNpy(bytes: Buffer, file: string, what: string): VectorFile {
   return { values: Array.from(width === 4 ? new Float32Array(body) : new Float64Array(body)), dtype: descr };
 }
 
-/** A safetensors file with one floating-point tensor (F16, BF16, F32, F64). */
-function fromSafetensors(file: string, what: string): VectorFile {
+/** A safetensors file (its bytes, already read) with one floating-point tensor (F16, BF16, F32, F64); the header is validated by the checkpoint reader. */
+function fromSafetensors(bytes: Buffer, file: string, what: string): VectorFile {
   let tensors;
   try {
     tensors = readSafetensorsHeader(file).tensors;
@@ -93,13 +93,8 @@ function fromSafetensors(file: string, what: string): VectorFile {
   const t = tensors[0];
   checkShape(t.shape, file, `${what} (tensor ${t.name})`);
   if (!['F16', 'BF16', 'F32', 'F64'].includes(t.dtype)) throw new UserError(`${what}: tensor ${t.name} in ${file} is ${t.dtype}; steering vectors are floating point (F16, BF16, F32, F64)`);
-  const raw = new Uint8Array(t.byteLength);
-  const fd = fs.openSync(file, 'r');
-  try {
-    readExactly(fd, raw, 0, t.byteLength, t.offset, file);
-  } finally {
-    fs.closeSync(fd);
-  }
+  // a copy at offset 0: typed-array views need aligned starts
+  const raw = new Uint8Array(bytes.subarray(t.offset, t.offset + t.byteLength));
   const n = t.byteLength / DTYPE_BYTES[t.dtype];
   const values =
     t.dtype === 'F64'
