@@ -255,21 +255,24 @@ class BatchRun {
 
   /** A positions run's lens, rows [r0, r1) × padded positions [t0, t1), into each row's positions result (padding skipped). */
   private collectPositions(out: RunOutputs, r0: number, r1: number, t0: number, t1: number): void {
-    const { L, Q } = this;
     const S = t1 - t0;
-    const lp = out['lens.query_logprob'].data as Float32Array;
-    const rank = out['lens.query_rank'].data as Float32Array;
     for (let r = r0; r < r1; r++) {
       const res = this.results[r].positions!;
       for (let t = Math.max(t0, this.offsets[r]); t < t1; t++) {
         const row = (r - r0) * S + (t - t0);
         this.readLens(out, row, res);
-        if (t + 1 < this.maxLen) {
-          res.nextLogprob.push(Array.from({ length: L }, (_, l) => lp[(row * L + l) * Q]));
-          res.nextRank.push(Array.from({ length: L }, (_, l) => rank[(row * L + l) * Q]));
-        }
+        if (t + 1 < this.maxLen) this.readQuery(out, row, 0, { logprob: res.nextLogprob, rank: res.nextRank });
       }
     }
+  }
+
+  /** Query column `col` of lens row `row` (log-probability and rank per layer) appended to `into`. */
+  private readQuery(out: RunOutputs, row: number, col: number, into: { logprob: number[][]; rank: number[][] }): void {
+    const { L, Q } = this;
+    const lp = out['lens.query_logprob'].data as Float32Array;
+    const rank = out['lens.query_rank'].data as Float32Array;
+    into.logprob.push(Array.from({ length: L }, (_, l) => lp[(row * L + l) * Q + col]));
+    into.rank.push(Array.from({ length: L }, (_, l) => rank[(row * L + l) * Q + col]));
   }
 
   /** Lens row `row` of a run's outputs (metrics, argmax, top-k) appended to `into`. */
@@ -320,7 +323,7 @@ class BatchRun {
    * rows that have stopped.
    */
   collect(out: RunOutputs): number[] {
-    const { B, L, Q, o, results } = this;
+    const { B, o, results } = this;
     const logits = out.logits.data as Float32Array; // [B, V]
     const V = out.logits.dims[1];
     const next = new Array<number>(B);
@@ -331,13 +334,7 @@ class BatchRun {
       }
       const res = results[r];
       this.readLens(out, r, res);
-      if (res.target) {
-        // the target is the last query column
-        const lp = out['lens.query_logprob'].data as Float32Array;
-        const rank = out['lens.query_rank'].data as Float32Array;
-        res.target.logprob.push(Array.from({ length: L }, (_, l) => lp[(r * L + l) * Q + Q - 1]));
-        res.target.rank.push(Array.from({ length: L }, (_, l) => rank[(r * L + l) * Q + Q - 1]));
-      }
+      if (res.target) this.readQuery(out, r, this.Q - 1, res.target); // the target is the last query column
       const row = logits.subarray(r * V, (r + 1) * V);
       const tok = o.temperature > 0 ? this.samplers[r].sample(row, o.temperature) : argmaxOf(row);
       res.generatedIds.push(tok);
