@@ -116,11 +116,14 @@ async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: Ru
   return { complete: true };
 }
 
-/** Load a model with the graph for the run's metrics and batch size built at once (one session, not two). */
-async function loadModel(id: string, o: CommonRunOptions, metrics: string[]): Promise<{ model: LensModel; name: string }> {
+/**
+ * Load a model with the session for exactly the profile options the run loop will use (metrics,
+ * batch size, top-k, targets) opened at once: a load prepared for other options opens a second
+ * session on the first batch (GPT-2 small: +3.2 s per process, paid by every shard).
+ */
+async function loadModel(id: string, o: CommonRunOptions, loop: RunLoopOptions): Promise<LensModel> {
   const dir = await resolveModelDir(id);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, quantize: o.quantize, profile: { batchSize: o.batchSize, metrics, topK: o.topK ?? 0 } });
-  return { model, name: id };
+  return LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, quantize: o.quantize, profile: loop.profile });
 }
 
 function labelOf(r: ResultRow, label: string): string | number | boolean {
@@ -147,9 +150,10 @@ export async function runTinyStories(o: TinyStoriesRunOptions): Promise<RunSumma
   const samples = shardSamples(stratifiedLimit(tinystoriesSamples(stories.slice(0, o.nStories), { seed: o.seed, referenceQuirks: o.referenceQuirks }), o.limit, (s) => String(s.labels.task), o.seed), o.shard ?? null);
   const options = { dataset: o.dataset ?? 'roneneldan/TinyStories', nStories: o.nStories, limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, temperature: o.temperature, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'] };
   const { sink, writer, startAt } = await openSink(o, o.model, 'tinystories', options, { prompt_type: 'string', task: 'string', variant: 'string', story_index: 'int' }, samples.map((s) => s.sampleId));
-  const { model, name } = await loadModel(o.model, o, ['shannon']);
+  const loop = loopOptions('tinystories', o.model, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon'], startAt);
+  const model = await loadModel(o.model, o, loop);
   try {
-    const res = await runLoop(model, samples, sink, loopOptions('tinystories', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon'], startAt));
+    const res = await runLoop(model, samples, sink, loop);
     return await finishEvaluation(o, writer, 'tinystories', 'task', res, t0);
   } finally {
     await model.close();
@@ -172,12 +176,12 @@ export async function runMmlu(o: MmluRunOptions): Promise<RunSummary> {
   // besides Shannon, the gold letter's lens probability and rank per step and layer
   const options = { dataset: o.dataset ?? 'cais/mmlu', limit: o.limit ?? null, promptType: o.promptType, maxNewTokens: o.maxNewTokens, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics: ['shannon'], targetMetrics: [...TARGET_METRICS] };
   const { sink, writer, startAt } = await openSink(o, o.model, 'mmlu', options, { subject: 'string', prompt_type: 'string', answer: 'string', question_index: 'int', extracted: 'string', correct: 'boolean' }, samples.map((s) => s.sampleId));
-  const { model, name } = await loadModel(o.model, o, ['shannon']);
+  const loop = loopOptions('mmlu', o.model, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon'], startAt);
+  loop.profile.targets = true;
+  loop.metricNames = ['shannon', ...TARGET_METRICS];
+  loop.finish = mmluFinish(o.referenceQuirks);
+  const model = await loadModel(o.model, o, loop);
   try {
-    const loop = loopOptions('mmlu', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, ['shannon'], startAt);
-    loop.profile.targets = true;
-    loop.metricNames = ['shannon', ...TARGET_METRICS];
-    loop.finish = mmluFinish(o.referenceQuirks);
     const res = await runLoop(model, samples, sink, loop);
     return await finishEvaluation(o, writer, 'mmlu', 'correct', res, t0);
   } finally {
@@ -203,10 +207,11 @@ export async function runFormats(o: FormatsRunOptions): Promise<RunSummary> {
   const metrics = o.alphas.map((a) => (a === 1 ? 'shannon' : `renyi:${a === Infinity ? 'inf' : a}`));
   const options = { topics: path.basename(o.topicsFile), limit: o.limit ?? null, maxNewTokens: o.maxNewTokens, alphas: o.alphas, windows: o.windows, seed: o.seed, referenceQuirks: o.referenceQuirks, metrics };
   const { sink, writer, startAt } = await openSink(o, o.model, 'formats', options, { format: 'string', format_prompt: 'string', topic: 'string' }, samples.map((s) => s.sampleId));
-  const { model, name } = await loadModel(o.model, o, metrics);
+  const loop = loopOptions('formats', o.model, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics, startAt);
+  const model = await loadModel(o.model, o, loop);
   let res: RunLoopResult;
   try {
-    res = await runLoop(model, samples, sink, loopOptions('formats', name, o, { maxNewTokens: o.maxNewTokens, temperature: 0 }, metrics, startAt));
+    res = await runLoop(model, samples, sink, loop);
   } finally {
     await model.close();
   }
@@ -257,10 +262,12 @@ export async function runFamilies(o: FamiliesRunOptions): Promise<RunSummary> {
       res.skipped += o.samples; // all on disk: no need to load the model
       continue;
     }
-    const { model, name } = await loadModel(o.models[m], o, ['shannon']);
+    const name = o.models[m];
+    const loop = loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon'], startAt);
+    const model = await loadModel(name, o, loop);
     try {
       const samples = familySamples(model, name, o.samples, m * o.samples);
-      const r = await runLoop(model, samples, sink, loopOptions('families', name, o, { maxNewTokens: o.maxNewTokens, temperature: o.temperature }, ['shannon'], startAt));
+      const r = await runLoop(model, samples, sink, loop);
       res.written += r.written;
       res.skipped += r.skipped;
       res.nonFinite += r.nonFinite;

@@ -107,6 +107,21 @@ describe('entropylens run', () => {
     else assert.match(r.stdout, /only one value of 'correct'/);
   });
 
+  it('a run opens one session: the graph loaded with the model is the one its loop profiles with', () => {
+    // a load prepared for other options than the loop's builds and opens a second graph on the
+    // first batch (run mmlu did: its loop asks for the gold letter's rank and probability)
+    for (const args of [
+      ['mmlu', '--dataset', mmlu, '--limit', '4', '--max-new-tokens', '2'],
+      ['tinystories', '--dataset', stories, '--n-stories', '1', '--limit', '4', '--max-new-tokens', '2', '--top-k', '3'],
+    ]) {
+      const own = path.join(root, `one-session-${args[0]}`);
+      const r = runCli(['run', args[0], '--model', model, ...args.slice(1), '--no-figures', '--out', path.join(own, 'out'), '--cache-dir', path.join(own, 'cache')]);
+      assert.equal(r.code, 0, r.stderr);
+      const graphs = fs.readdirSync(path.join(own, 'cache'), { recursive: true, encoding: 'utf8' }).filter((f) => /graph-[0-9a-f]+\.onnx$/.test(f));
+      assert.equal(graphs.length, 1, `run ${args[0]} built ${graphs.join(', ')}`);
+    }
+  });
+
   it('formats: one row per (prompt, α), classification table printed', async () => {
     const out = path.join(root, 'formats');
     const r = runCli(['run', 'formats', '--model', model, '--topics', topics, '--max-new-tokens', '4', '--windows', '2', '--alpha', '0.5', '1', '--k', '3', '--out', out, '--cache-dir', cache]);
