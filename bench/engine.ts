@@ -23,6 +23,25 @@ const PROMPTS = 24;
 const NEW_TOKENS = 8;
 const ALL_METRICS = ['shannon', 'renyi:0', 'renyi:0.5', 'renyi:2', 'renyi:inf', 'moment:2', 'moment:3', 'thresholded:shannon', 'thresholded:moment:2', 'kl:final', 'kl:next', 'anchored:shannon', 'anchored:renyi:2'];
 
+/**
+ * The useful floating-point work of profiling `lengths` prompts for NEW_TOKENS greedy tokens on the
+ * GPT-2-small shape: 2 FLOP per linear-layer parameter per token (prefill and each decode step),
+ * causal attention (2·T²·d per layer over a prefill of T, 4·c·d per decoded token at context c), and
+ * the lens, LAYERS rows of 2·d·V per generated token (its last row is the model's own logits).
+ * Padding, norms and the vocabulary reductions are not counted, so the ratio to the MatMul peak is
+ * a lower bound on how busy the machine's sgemm is.
+ */
+function workloadGflop(lengths: number[]): number {
+  const linear = 2 * LAYERS * (D * 3 * D + D * D + 2 * D * 4 * D);
+  const lens = LAYERS * 2 * D * VOCAB;
+  let flop = 0;
+  for (const T of lengths) {
+    flop += T * linear + LAYERS * 2 * T * T * D + NEW_TOKENS * lens;
+    for (let s = 1; s < NEW_TOKENS; s++) flop += linear + LAYERS * 4 * (T + s) * D;
+  }
+  return flop / 1e9;
+}
+
 /** 24 prompts of 120–140 token ids, fixed. */
 function prompts(): { ids: number[] }[] {
   const out: { ids: number[] }[] = [];
@@ -49,7 +68,7 @@ async function child(mode: string, dir: string, cacheDir: string, arg?: string):
     return;
   }
   if (mode === 'matmul') {
-    process.stdout.write(JSON.stringify(await bareMatmul(LAYERS)));
+    process.stdout.write(JSON.stringify(await bareMatmul(Number(arg ?? LAYERS))));
     return;
   }
   const batchSize = Number(arg ?? 8);
@@ -109,6 +128,7 @@ async function main(): Promise<void> {
     const runs = [inChild('profile', modelDir, cache, '1'), inChild('profile', modelDir, cache, '8')];
     const cli = cliRun(modelDir, cache);
     const matmul = inChild('matmul', modelDir, cache);
+    const peak = inChild('matmul', modelDir, cache, '64');
     const f = (v: number): string => v.toFixed(2);
     const mb = (v: number): string => `${v.toFixed(0)} MB (${(v / weightMB).toFixed(2)}× the ${weightMB.toFixed(0)} MB of fp32 weights)`;
     console.log(`load, cold (weight cache built): ${f(cold.loadSeconds)} s (of which weight export ${f(cold.exportSeconds)} s); peak RSS while loading ${mb(cold.peakRssLoadMB)}`);
@@ -120,6 +140,12 @@ async function main(): Promise<void> {
     console.log(`the same with the CLI, entropylens profile --batch-size 8 --json: load ${f(cli.timing.load_seconds)} s, generate ${f(cli.timing.generate_seconds)} s; peak RSS ${mb(cli.memory.peak_rss_mb)}`);
     console.log(`all ${ALL_METRICS.length} metrics at once, batch 8: ${f(runs[1].allMetrics)} s = ${(runs[1].allMetrics / runs[1].seconds).toFixed(2)}× Shannon alone`);
     console.log(`bare onnxruntime MatMul 12×768 · 768×50257: ${matmul.ms.toFixed(2)} ms, ${matmul.gflops.toFixed(1)} GFLOP/s`);
+    const work = workloadGflop(prompts().map((p) => p.ids.length));
+    console.log(`bare onnxruntime MatMul 64×768 · 768×50257 (compute-bound, this machine's sgemm peak): ${peak.gflops.toFixed(1)} GFLOP/s`);
+    for (const [i, bs] of [1, 8].entries()) {
+      const rate = work / runs[i].seconds;
+      console.log(`profile batch ${bs}: ${work.toFixed(0)} GFLOP of useful work in ${f(runs[i].seconds)} s = ${rate.toFixed(1)} GFLOP/s, ${((100 * rate) / peak.gflops).toFixed(0)}% of the sgemm peak`);
+    }
   } finally {
     if (!process.argv.includes('--keep')) fs.rmSync(tmp, { recursive: true, force: true });
   }
