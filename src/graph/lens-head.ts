@@ -41,8 +41,8 @@ function after(g: GraphBuilder, x: string, deps: string[], name: string): string
  * The lens head on `stacked` [rows, L, d]: per row (a batch row, or with `lens.positions` a
  * (batch row, position) pair) the residual stream of every lensed layer (with `lens.embeddings`
  * the input of block 0 first, then the output of every block): final norm, output projection,
- * unembedding per layer group, logit scaling and soft-capping, then the lens outputs under their
- * graph names. `runShape` ([batch, seq] int64) is needed with `lens.positions`, where the model's
+ * one unembedding, logit scaling and soft-capping, the metrics per layer group, then the lens
+ * outputs under their graph names. `runShape` ([batch, seq] int64) is needed with `lens.positions`, where the model's
  * `logits` are taken at each batch row's last position.
  */
 export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string, lens: LensOptions, L: number, runShape?: string): void {
