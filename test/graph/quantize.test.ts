@@ -68,3 +68,36 @@ for (const layout of ['in-out', 'out-in'] as const) {
     }
   });
 }
+
+it('both layouts give the blocks of the definition: per (output, block) min/max scale and zero point, codes rounded and clamped, padding at the zero point', () => {
+  const r = rand(11);
+  const K = 300;
+  const N = 37;
+  const byOutIn = Float32Array.from({ length: N * K }, () => r() * 0.2); // [N, K]
+  for (let k = 128; k < 256; k++) byOutIn[3 * K + k] = 0; // an all-zero block
+  for (let k = 0; k < 128; k++) byOutIn[4 * K + k] = 0.05 + k * 1e-4; // a block of positive values only
+  const byInOut = new Float32Array(K * N); // the same weight as [K, N]
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) byInOut[k * N + n] = byOutIn[n * K + k];
+  // the definition, one block at a time
+  const nb = Math.ceil(K / QUANT_BLOCK);
+  const want = { blob: new Uint8Array(N * nb * QUANT_BLOCK), scales: new Float32Array(N * nb), zeros: new Uint8Array(N * nb) };
+  for (let n = 0; n < N; n++) {
+    for (let b = 0; b < nb; b++) {
+      const vals = Array.from(byOutIn.subarray(n * K + b * QUANT_BLOCK, n * K + Math.min(K, (b + 1) * QUANT_BLOCK)));
+      const lo = Math.min(0, ...vals);
+      const hi = Math.max(0, ...vals);
+      const scale = Math.fround(hi > lo ? (hi - lo) / 255 : 1);
+      const zero = Math.min(255, Math.max(0, Math.round(-lo / scale)));
+      want.scales[n * nb + b] = scale;
+      want.zeros[n * nb + b] = zero;
+      for (let j = 0; j < QUANT_BLOCK; j++) want.blob[(n * nb + b) * QUANT_BLOCK + j] = j < vals.length ? Math.min(255, Math.max(0, Math.round(vals[j] / scale) + zero)) : zero;
+    }
+  }
+  for (const q of [quantizeInt8(byInOut, [K, N], 'in-out'), quantizeInt8(byOutIn, [N, K], 'out-in')]) {
+    assert.equal(q.K, K);
+    assert.equal(q.N, N);
+    assert.deepEqual(q.scales, want.scales);
+    assert.deepEqual(q.zeros, want.zeros);
+    assert.deepEqual(q.blob, want.blob);
+  }
+});
