@@ -4,7 +4,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** ONNX element types used here (TensorProto.DataType). */
-export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6, BFLOAT16: 16, UINT8: 2 } as const;
+export const DT = { FLOAT: 1, INT64: 7, BOOL: 9, INT32: 6, BFLOAT16: 16, FLOAT16: 10, UINT8: 2 } as const;
 export type ElemType = (typeof DT)[keyof typeof DT];
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
@@ -43,6 +43,8 @@ export class GraphBuilder {
   private readonly usedNames = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private readonly weightNames = new Set<string>();
+  /** 16-bit weights: their float32 Cast, made once. */
+  private readonly castWeights = new Map<string, string>();
   private usesMicrosoftOps = false;
 
   constructor(
@@ -59,8 +61,13 @@ export class GraphBuilder {
     this.outputs.push({ name, elemType, shape });
   }
 
-  /** Reference an exported weight by its canonical name; throws, naming it, if the architecture did not export it. */
-  weight(name: string): string {
+  /**
+   * Reference an exported weight by its canonical name; throws, naming it, if the architecture did
+   * not export it. A 16-bit weight comes back as float32 through a Cast; given `gate` (the activation
+   * it is about to multiply), the Cast runs only once `gate` exists, so that one layer's float32
+   * copies are alive at a time rather than every layer's from the start of the run.
+   */
+  weight(name: string, gate?: string): string {
     const w = this.weights.get(name);
     if (!w) throw new Error(`weight contract: the graph reads '${name}' (its spec declares it), but the architecture did not export it`);
     if (!this.weightNames.has(name)) {
@@ -68,7 +75,7 @@ export class GraphBuilder {
       this.initializers.push({
         name,
         dims: w.dims,
-        dataType: w.dtype === 'uint8' ? DT.UINT8 : DT.FLOAT,
+        dataType: w.dtype === 'uint8' ? DT.UINT8 : w.dtype === 'bfloat16' ? DT.BFLOAT16 : w.dtype === 'float16' ? DT.FLOAT16 : DT.FLOAT,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
           { key: 'location', value: this.externalFile },
@@ -77,7 +84,28 @@ export class GraphBuilder {
         ],
       });
     }
+    if (w.dtype === 'bfloat16' || w.dtype === 'float16') {
+      const key = `${name}\u0000${gate ?? ''}`;
+      let f = this.castWeights.get(key);
+      if (f === undefined) {
+        const at = `/weights/${name}${gate ? `/${this.castWeights.size}` : ''}`;
+        let src = name;
+        if (gate) {
+          // Reshape to its own shape (an alias, no copy), the shape made to depend on gate's shape
+          const zero = this.mul(this.op1('Shape', [gate], `${at}/gate_shape`, { end: 1 }), this.constI([0]), `${at}/gate_zero`);
+          src = this.op1('Reshape', [name, this.add(this.constI(w.dims), zero, `${at}/dims`)], `${at}/after_gate`);
+        }
+        f = this.cast(src, DT.FLOAT, `${at}/to_float`);
+        this.castWeights.set(key, f);
+      }
+      return f;
+    }
     return name;
+  }
+
+  /** Whether any referenced weight is stored in 16 bits (the session must then not fold its Cast into a float32 copy). */
+  get hasHalfWeights(): boolean {
+    return this.castWeights.size > 0;
   }
 
   /** Exported weights the graph has not referenced (so far), in export order. */
@@ -207,7 +235,7 @@ export class GraphBuilder {
 
   /** Linear layer with an exported [in, out] weight (or its int8 blocks) and, when named, an exported bias. */
   linear(x: string, weight: string, bias: string | undefined, name: string): string {
-    const y = this.isQuantized(weight) ? this.quantizedMatMul(x, weight, `${name}/MatMulNBits`) : this.matmul(x, this.weight(weight), `${name}/MatMul`);
+    const y = this.isQuantized(weight) ? this.quantizedMatMul(x, weight, `${name}/MatMulNBits`) : this.matmul(x, this.weight(weight, x), `${name}/MatMul`);
     return bias ? this.add(y, this.weight(bias), `${name}/Add`) : y;
   }
 

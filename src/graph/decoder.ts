@@ -156,7 +156,7 @@ class DecoderGraph {
     if (spec.positions === 'learned') {
       let pos = this.positionIds;
       if (spec.learnedPositionOffset) pos = g.add(pos, g.scalarI(spec.learnedPositionOffset), '/model/pos_offset');
-      const pe = g.op1('Gather', [g.weight('pos_embed.weight'), pos], '/model/embed_positions', { axis: 0 });
+      const pe = g.op1('Gather', [g.weight('pos_embed.weight', pos), pos], '/model/embed_positions', { axis: 0 });
       h = g.add(h, pe, '/model/embed_add_positions');
     }
     if (spec.embedNorm) h = this.norm(h, 'embed_norm', spec.norm, '/model/embed_norm');

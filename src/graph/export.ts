@@ -8,6 +8,45 @@ import { UserError } from '../util/errors.js';
 import { collectAllGarbage } from '../util/gc.js';
 import type { ExternalWeight } from './builder.js';
 import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from './quantize.js';
+import { f16ToFloat32 } from '../models/safetensors.js';
+import { f32ToF16Bits } from '../models/safetensors-write.js';
+
+/**
+ * 'checkpoint': matrices whose values are all exactly bfloat16 (or float16) numbers — every weight
+ * of a bf16 (f16) checkpoint, also after transposing or splitting — are kept in 16 bits and cast to
+ * float32 in the graph where they are used; the same numbers at half the memory. Default 'float32'.
+ */
+export type WeightDtype = 'float32' | 'checkpoint';
+
+/** Matrices below this many values stay float32 whatever their values (vectors — norms, biases — always do). */
+const HALF_MIN_VALUES = 1024;
+
+/**
+ * The 16-bit form of a matrix whose every value it holds exactly (bfloat16 tried first, then
+ * float16), or undefined. Exactness is checked value by value, so a weight that an architecture
+ * computed (e.g. a norm offset added, or a scale folded in) and that is no longer representable
+ * stays float32.
+ */
+export function asHalf(data: Float32Array, dims: number[]): { dtype: 'bfloat16' | 'float16'; bits: Uint16Array } | undefined {
+  if (dims.length !== 2 || data.length < HALF_MIN_VALUES) return undefined;
+  const u32 = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let bf16 = true;
+  for (let i = 0; i < u32.length; i++) {
+    if ((u32[i] & 0xffff) !== 0) {
+      bf16 = false;
+      break;
+    }
+  }
+  if (bf16) {
+    const bits = new Uint16Array(u32.length);
+    for (let i = 0; i < u32.length; i++) bits[i] = u32[i] >>> 16;
+    return { dtype: 'bfloat16', bits };
+  }
+  const bits = f32ToF16Bits(data);
+  const back = f16ToFloat32(bits);
+  for (let i = 0; i < data.length; i++) if (!Object.is(back[i], data[i]) && !(Number.isNaN(back[i]) && Number.isNaN(data[i]))) return undefined;
+  return { dtype: 'float16', bits };
+}
 
 /** Bumped whenever the exported weight layout changes, so old caches are rebuilt. */
 export const WEIGHTS_FORMAT = 1;
@@ -58,9 +97,10 @@ export function exportWeights(
   cacheDir: string,
   onProgress?: (done: number, total: number) => void,
   quantize?: 'int8',
+  weightDtype?: WeightDtype,
 ): ExportedWeights {
   const key = createHash('sha256')
-    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]), ...(quantize ? { quantize } : {}) }, canonical))
+    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]), ...(quantize ? { quantize } : {}), ...(weightDtype === 'checkpoint' ? { weightDtype } : {}) }, canonical))
     .digest('hex')
     .slice(0, 24);
   const dir = path.join(cacheDir, `${spec.modelType}-${key}`);
@@ -93,7 +133,7 @@ export function exportWeights(
       if (data.length !== expected) {
         throw new Error(`weight ${s.name}: ${data.length} values, expected ${expected} for shape [${s.dims.join(', ')}]`);
       }
-      const write = (name: string, dims: number[], arr: Float32Array | Uint8Array, extra: Partial<ExternalWeight> = {}): void => {
+      const write = (name: string, dims: number[], arr: Float32Array | Uint8Array | Uint16Array, extra: Partial<ExternalWeight> = {}): void => {
         const pad = (ALIGN - (offset % ALIGN)) % ALIGN;
         if (pad) {
           fs.writeSync(fd, Buffer.alloc(pad));
@@ -117,7 +157,9 @@ export function exportWeights(
         write(names.zeros, [q.N * nb], q.zeros, { dtype: 'uint8' });
         if (s.name === 'embed.weight') write(s.name, s.dims, data);
       } else {
-        write(s.name, s.dims, data);
+        const half = weightDtype === 'checkpoint' ? asHalf(data, s.dims) : undefined;
+        if (half) write(s.name, s.dims, half.bits, { dtype: half.dtype });
+        else write(s.name, s.dims, data);
       }
       onProgress?.(i + 1, sources.length);
     }

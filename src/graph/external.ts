@@ -7,8 +7,12 @@ export interface ExternalWeight {
   dims: number[];
   offset: number;
   length: number;
-  /** Element type in the file (default float32); uint8 for the blocks and zero points of int8 weights. */
-  dtype?: 'float32' | 'uint8';
+  /**
+   * Element type in the file (default float32); uint8 for the blocks and zero points of int8 weights;
+   * bfloat16 or float16 for a weight kept at its checkpoint's 16-bit type (LoadOptions.weightDtype),
+   * cast to float32 in the graph where it is used.
+   */
+  dtype?: 'float32' | 'uint8' | 'bfloat16' | 'float16';
   /** On an int8 weight's blocks: the logical K (inputs) and N (outputs) of the product. */
   quant?: { K: number; N: number; bits: number; blockSize: number };
 }

@@ -56,7 +56,6 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   }
   const unembedName = spec.tiedEmbeddings ? 'embed.weight' : 'lm_head.weight';
   const quantized = g.isQuantized(unembedName);
-  const unembed = quantized ? '' : g.weight(unembedName);
   const bias = spec.bias?.lmHead ? g.weight('lm_head.bias') : undefined;
   const groups = layerGroups(L, lens.layerGroups ?? 1);
   // Top group first: its final-layer log-probabilities serve kl:final in the groups below, and
@@ -76,6 +75,7 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   // per group at every load — GPT-2 small, batch 8 (3 groups): 2.1 s instead of 0.6 s. What stays
   // per group is everything vocabulary-sized after it (log-softmax, exp, the metrics).
   const flat = g.reshape(normed, [-1, width], '/lens/flatten'); // [batch·rows·L, e]
+  const unembed = quantized ? '' : g.weight(unembedName, flat);
   let logits = quantized
     ? g.quantizedMatMul(flat, unembedName, '/lens/lm_head/MatMulNBits')
     : g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], '/lens/lm_head/Gemm', { transB: 1 });

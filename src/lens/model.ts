@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ExternalWeight } from '../graph/external.js';
 import { graphCodeHash } from '../graph/code-hash.js';
-import { defaultCacheDir, exportWeights } from '../graph/export.js';
+import { defaultCacheDir, exportWeights, type WeightDtype } from '../graph/export.js';
 import type { LensOptions } from '../graph/lens-options.js';
 import { contentFingerprint } from '../models/content-hash.js';
 import { openModel } from '../models/load.js';
@@ -45,6 +45,13 @@ export interface LoadOptions {
    * exact float32.
    */
   quantize?: 'int8';
+  /**
+   * 'checkpoint': keep the weights of a bf16 (f16) checkpoint in 16 bits, in memory and in the cache,
+   * and cast each to float32 in the graph just before its product — the same numbers as 'float32'
+   * (the default, every weight converted once at load) at about half the memory, but slower, since
+   * ONNX Runtime cannot pre-pack a weight that arrives through a Cast (README: "Large models").
+   */
+  weightDtype?: WeightDtype;
 }
 
 /**
@@ -109,6 +116,9 @@ export class LensModel {
     hashBar?.finish();
     const bar = opts.progress ? new ProgressBar({ total: sources.length, label: 'caching weights', unit: 'tensors' }) : undefined;
     if (opts.quantize !== undefined && opts.quantize !== 'int8') throw new UserError(`--quantize '${String(opts.quantize)}': the only quantization is int8`);
+    if (opts.weightDtype !== undefined && opts.weightDtype !== 'float32' && opts.weightDtype !== 'checkpoint') {
+      throw new UserError(`--weight-dtype '${String(opts.weightDtype)}': give checkpoint (16-bit weights stay 16-bit) or float32`);
+    }
     const cache = exportWeights(
       spec,
       sources,
@@ -119,6 +129,7 @@ export class LensModel {
         opts.onExportProgress?.(done, total);
       },
       opts.quantize,
+      opts.weightDtype,
     );
     if (cache.built) bar?.finish();
     const exportSeconds = cache.built ? (performance.now() - t0) / 1000 : 0;
@@ -166,7 +177,8 @@ export class LensModel {
       fs.writeFileSync(tmp, bytes);
       fs.renameSync(tmp, file);
     }
-    return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device });
+    const halfWeights = [...this.cache.weights.values()].some((w) => w.dtype === 'bfloat16' || w.dtype === 'float16');
+    return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device, halfWeights });
   }
 
   /** Token ids of a prompt: text is tokenized and gets BOS when the tokenizer has one; ids are verbatim. */

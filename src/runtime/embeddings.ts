@@ -1,6 +1,7 @@
 /** Token-embedding rows read from the weight cache file for the graph's inputs_embeds. */
 import fs from 'node:fs';
 import type { ExternalWeight } from '../graph/external.js';
+import { bf16BitsToF32Bits, f16BitsToF32Bits } from '../models/safetensors.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -12,6 +13,8 @@ export class EmbeddingReader {
   private readonly fd: number;
   private readonly width: number;
   private readonly rowBytes: number;
+  /** Rows stored in 16 bits (LoadOptions.weightDtype 'checkpoint'), widened to float32 here. */
+  private readonly half: boolean;
 
   constructor(
     file: string,
@@ -19,7 +22,8 @@ export class EmbeddingReader {
   ) {
     this.fd = fs.openSync(file, 'r');
     this.width = weight.dims[1];
-    this.rowBytes = this.width * 4;
+    this.half = weight.dtype === 'bfloat16' || weight.dtype === 'float16';
+    this.rowBytes = this.width * (this.half ? 2 : 4);
   }
 
   /** Rows of the embedding matrix: token ids 0 … rows − 1. */
@@ -47,7 +51,8 @@ export class EmbeddingReader {
       }
     }
     const out = new Float32Array(ids.length * this.width);
-    const bytes = new Uint8Array(out.buffer);
+    const raw = this.half ? new Uint16Array(ids.length * this.width) : out;
+    const bytes = new Uint8Array(raw.buffer);
     for (let i = 0; i < ids.length; i++) {
       const at = i * this.rowBytes;
       let done = 0;
@@ -56,6 +61,10 @@ export class EmbeddingReader {
         if (n === 0) throw new UserError(`embedding row ${ids[i]}: the weight cache file ended early (it was truncated); delete the cache folder and retry`);
         done += n;
       }
+    }
+    if (raw instanceof Uint16Array) {
+      const widen = this.weight.dtype === 'bfloat16' ? bf16BitsToF32Bits : f16BitsToF32Bits;
+      widen(raw, new Uint32Array(out.buffer));
     }
     return out;
   }

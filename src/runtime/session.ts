@@ -13,6 +13,11 @@ export interface SessionOptions {
   /** Intra-op threads; 0 lets ONNX Runtime choose (one per physical core). */
   threads?: number;
   device?: Device;
+  /**
+   * The graph holds 16-bit weights that it casts to float32 where used: switch off constant folding,
+   * which would otherwise replace each Cast of a weight by a float32 copy made at load.
+   */
+  halfWeights?: boolean;
 }
 
 /** Named outputs of one run, as plain typed arrays with their dims. */
@@ -46,6 +51,7 @@ export class GraphSession {
         logSeverityLevel: DEBUG ? 2 : 4,
       };
       if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
+      if (opts.halfWeights) options.extra = { optimization: { disable_specified_optimizers: 'ConstantFolding' } };
       session = await ort.InferenceSession.create(graphPath, options);
     } catch (err) {
       const msg = (err as Error).message;
