@@ -34,6 +34,16 @@ export async function resolveModel(arg: string): Promise<string> {
 /** Help text of --quantize, shared by the commands that load a model. */
 export const QUANTIZE_HELP = 'int8: weight-only int8 for the linear layers and the unembedding (about a quarter of float32 memory; entropies within a few hundredths of a nat, see the README); default: exact float32';
 
+/** Help text of --weight-dtype, shared by the commands that load a model. */
+export const WEIGHT_DTYPE_HELP =
+  "checkpoint: keep a bf16/f16 checkpoint's weights 16-bit in memory and in the cache, cast to float32 next to each product — the same numbers in about half the memory, but slower (ONNX Runtime cannot pre-pack them; see the README's \"Large models\"); float32 (default): convert every weight once at load";
+
+/** --weight-dtype's value. */
+export function weightDtypeArg(v: string | undefined): 'checkpoint' | 'float32' | undefined {
+  if (v === undefined || v === 'float32' || v === 'checkpoint') return v;
+  throw new UserError(`--weight-dtype '${v}': give checkpoint (16-bit weights stay 16-bit, cast where used) or float32 (the default)`);
+}
+
 /** --quantize's value: int8, or absent. */
 export function quantizeArg(v: string | undefined): 'int8' | undefined {
   if (v === undefined) return undefined;

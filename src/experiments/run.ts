@@ -42,6 +42,8 @@ export interface CommonRunOptions {
   noFigures?: boolean;
   /** Weight-only int8 for the linear layers and the unembedding (MatMulNBits); absent = exact float32. */
   quantize?: 'int8';
+  /** Keep 16-bit weights 16-bit (cast where used): the same numbers in less memory, so not part of the run's options. */
+  weightDtype?: 'float32' | 'checkpoint';
   /** Where tables and summaries go. */
   log: (line: string) => void;
 }
@@ -123,7 +125,7 @@ async function finishWriting(o: CommonRunOptions, writer: ResultsWriter, res: Ru
  */
 async function loadModel(id: string, o: CommonRunOptions, loop: RunLoopOptions): Promise<LensModel> {
   const dir = await resolveModelDir(id);
-  return LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, quantize: o.quantize, profile: loop.profile });
+  return LensModel.load(dir, { cacheDir: o.cacheDir, threads: o.threads, progress: true, quantize: o.quantize, weightDtype: o.weightDtype, profile: loop.profile });
 }
 
 function labelOf(r: ResultRow, label: string): string | number | boolean {

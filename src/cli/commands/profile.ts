@@ -13,7 +13,7 @@ import { modelJson, resultJson } from '../../lens/json.js';
 import { parseIdList, parseInterventions } from '../../util/options.js';
 import { packageVersion } from '../../util/package.js';
 import { ProgressBar } from '../../util/progress.js';
-import { collect, intArg, numberArg, QUANTIZE_HELP, quantizeArg, resolveModel, threadsArg } from '../args.js';
+import { collect, intArg, numberArg, QUANTIZE_HELP, quantizeArg, resolveModel, threadsArg, WEIGHT_DTYPE_HELP, weightDtypeArg } from '../args.js';
 import { layerNames, printHuman } from '../view.js';
 
 interface ProfileCliOptions {
@@ -46,6 +46,7 @@ interface ProfileCliOptions {
   targetIds?: string;
   addVector: string[];
   quantize?: string;
+  weightDtype?: string;
 }
 
 export function register(program: Command): void {
@@ -77,6 +78,7 @@ export function register(program: Command): void {
     .option('--stop-at-eos', 'stop a prompt when it generates an end-of-sequence token')
     .option('--cache-dir <dir>', 'where exported weights and graphs are cached (default: ~/.cache/entropylens)')
     .option('--quantize <kind>', QUANTIZE_HELP)
+    .option('--weight-dtype <dtype>', WEIGHT_DTYPE_HELP)
     .option('--device <name>', 'cpu or cuda', 'cpu')
     .option('--json', 'print one JSON document (schema in the README)')
     .option('--allow-nan', 'exit 0 even when a profile holds NaN or Inf (printed as NaN, null in JSON)')
@@ -266,7 +268,8 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
   const profileOpts = { metrics: o.metrics, topK, batchSize, anchorIds, interventions, positions, lensEmbeddings: o.lensEmbeddings, ...(targets.length || fileTargets ? { targets: true } : {}) } as const;
   const { LensModel } = await import('../../lens/model.js');
   const quantize = quantizeArg(o.quantize);
-  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, quantize, profile: profileOpts });
+  const weightDtype = weightDtypeArg(o.weightDtype);
+  const model = await LensModel.load(dir, { cacheDir: o.cacheDir, threads, device: o.device, progress: true, quantize, weightDtype, profile: profileOpts });
   const targetIds = targets.map((t, i) => model.targetId(t, targets.length > 1 ? `target ${i + 1}` : typeof t === 'number' ? '--target-ids' : '--target'));
   for (const t of targets) if (typeof t === 'string') noteFirstToken(model.tokenIds(t), (id) => model.tokenText(id), t, '--target', 'is used');
   const loadSeconds = (performance.now() - t0) / 1000;
@@ -294,6 +297,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
         positions,
         lens_embeddings: Boolean(o.lensEmbeddings),
         quantize: quantize ?? null,
+        weight_dtype: weightDtype ?? 'float32',
         targets: targetIds.length ? targetIds.map((id) => ({ id, token: model.tokenText(id) })) : null,
       },
       layers: layerNames(model, model.spec.nLayers + (o.lensEmbeddings ? 1 : 0)),

@@ -5,7 +5,7 @@ import type { CommonRunOptions, RunSummary } from '../../experiments/run.js';
 import { UserError } from '../../util/errors.js';
 import { assetPath } from '../../util/package.js';
 import { resolveShard } from '../../experiments/shard.js';
-import { intArg, numberArg, QUANTIZE_HELP, quantizeArg, threadsArg } from '../args.js';
+import { intArg, numberArg, QUANTIZE_HELP, quantizeArg, threadsArg, WEIGHT_DTYPE_HELP, weightDtypeArg } from '../args.js';
 
 /** The experiment runs (engine, datasets, store, figures) load only when a run starts. */
 const experiments = () => import('../../experiments/run.js');
@@ -25,6 +25,7 @@ interface Common {
   dropDamaged?: boolean;
   topK: string;
   quantize?: string;
+  weightDtype?: string;
 }
 
 function addCommon(cmd: Command, defaultOut: string): Command {
@@ -38,6 +39,7 @@ function addCommon(cmd: Command, defaultOut: string): Command {
     .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--cache-dir <dir>', 'weight/graph cache (default ~/.cache/entropylens)')
     .option('--quantize <kind>', QUANTIZE_HELP)
+    .option('--weight-dtype <dtype>', WEIGHT_DTYPE_HELP)
     .option('--shard <i/N|auto>', 'process shard i of N (0-based; every N-th sample) into the shared --out; auto = from a Slurm array job (SLURM_ARRAY_TASK_ID/MIN/COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards)')
     .option('--shards <N>', 'the number of shards, with --shard auto in a Kubernetes Indexed Job')
     .option('--top-k <k>', "also store the lens' top-k tokens and probabilities per step and layer, and the generated ids (columns generated_ids, topk_ids, topk_probs; 5 is good for `entropylens view`)", '0')
@@ -56,6 +58,7 @@ function common(o: Common): CommonRunOptions {
     threads: threadsArg(o.threads),
     cacheDir: o.cacheDir,
     quantize: quantizeArg(o.quantize),
+    weightDtype: weightDtypeArg(o.weightDtype),
     shard: resolveShard(o.shard, o.shards !== undefined ? intArg(o.shards, '--shards', 1) : undefined),
     dropDamaged: Boolean(o.dropDamaged),
     topK: intArg(o.topK, '--top-k', 0),
