@@ -1,13 +1,16 @@
 /**
  * Proof at real size (issue 16 §3): a random checkpoint of Llama-3-8B's exact shape (hidden 4096,
  * 32 layers, 32 heads, 8 KV heads, intermediate 14336, vocabulary 128256, untied, bf16; ~16 GB,
- * streamed to disk a chunk at a time, never whole in memory), then `entropylens profile` on 4
- * prompts of 100 token ids × 4 new tokens through the CLI with --quantize int8, printing load time
- * (the first load hashes the checkpoint and writes the int8 cache), generate time, peak RSS and the
- * cache's size on disk. The exact float32 path needs ~32 GB of weights and is not attempted on a
- * machine with less memory than that (the script says so).
+ * streamed to disk a chunk at a time, never whole in memory) — or with `--shape 1b` of
+ * Llama-3.2-1B's (hidden 2048, 16 layers, 32 heads, 8 KV heads, intermediate 8192, vocabulary
+ * 128256, tied; ~2.5 GB) — then `entropylens profile` on 4 prompts of 100 token ids × 4 new tokens
+ * through the CLI, once per mode (each with its own cache, loaded twice: the first load hashes the
+ * checkpoint and writes the cache), printing load time, generate time, peak RSS and the cache's size
+ * on disk. Modes: `int8` (--quantize int8), `checkpoint` (--weight-dtype checkpoint: bf16 kept),
+ * `float32` (the default: every weight converted at load; left out where it needs more memory than
+ * the machine has).
  *
- * Usage: node dist/bench/llama8b.js [--dir DIR (kept, reused)] [--exact]
+ * Usage: node dist/bench/llama8b.js [--shape 8b|1b] [--modes int8,checkpoint,float32] [--dir DIR (kept, reused)]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,13 +19,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
-const D = 4096;
-const LAYERS = 32;
+const option = (name: string, def: string): string => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const SHAPE = option('--shape', '8b');
+if (SHAPE !== '8b' && SHAPE !== '1b') throw new Error(`--shape ${SHAPE}: 8b or 1b`);
+const [D, LAYERS, FF, TIED] = SHAPE === '8b' ? [4096, 32, 14336, false] : [2048, 16, 8192, true];
 const HEADS = 32;
 const KV = 8;
-const FF = 14336;
 const VOCAB = 128256;
 const HD = D / HEADS;
+const NAME = SHAPE === '8b' ? 'Llama-3-8B' : 'Llama-3.2-1B';
 
 /** The checkpoint's tensors in file order: name, shape, and the spread of its random values (0 = ones). */
 function tensors(): { name: string; shape: number[]; std: number }[] {
@@ -41,7 +49,8 @@ function tensors(): { name: string; shape: number[]; std: number }[] {
       { name: `${p}.mlp.down_proj.weight`, shape: [D, FF], std: 0.02 },
     );
   }
-  out.push({ name: 'model.norm.weight', shape: [D], std: 0 }, { name: 'lm_head.weight', shape: [VOCAB, D], std: 0.02 });
+  out.push({ name: 'model.norm.weight', shape: [D], std: 0 });
+  if (!TIED) out.push({ name: 'lm_head.weight', shape: [VOCAB, D], std: 0.02 });
   return out;
 }
 
@@ -92,7 +101,7 @@ function writeCheckpoint(dir: string): void {
   const config = {
     model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: D, num_hidden_layers: LAYERS, num_attention_heads: HEADS,
     num_key_value_heads: KV, intermediate_size: FF, vocab_size: VOCAB, max_position_embeddings: 8192, rms_norm_eps: 1e-5,
-    rope_theta: 500000, tie_word_embeddings: false, bos_token_id: 128000, eos_token_id: 128001, torch_dtype: 'bfloat16', hidden_act: 'silu',
+    rope_theta: 500000, tie_word_embeddings: TIED, bos_token_id: 128000, eos_token_id: 128001, torch_dtype: 'bfloat16', hidden_act: 'silu',
   };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
 }
@@ -105,8 +114,7 @@ function du(dir: string): number {
 
 const argDir = process.argv.indexOf('--dir');
 const base = argDir >= 0 ? process.argv[argDir + 1] : fs.mkdtempSync(path.join(os.tmpdir(), 'el-bench-8b-'));
-const model = path.join(base, 'llama3-8b-shape');
-const cache = path.join(base, 'cache');
+const model = path.join(base, `llama3-${SHAPE}-shape`);
 try {
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`);
   if (!fs.existsSync(path.join(model, 'config.json'))) {
@@ -115,20 +123,28 @@ try {
     console.log(`wrote the checkpoint in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   }
   const ckpt = fs.statSync(path.join(model, 'model.safetensors')).size;
-  console.log(`checkpoint: Llama-3-8B shape, bf16, ${(ckpt / 2 ** 30).toFixed(2)} GiB`);
+  console.log(`checkpoint: ${NAME} shape, bf16, ${(ckpt / 2 ** 30).toFixed(2)} GiB`);
   let s = 777;
   const prompts = Array.from({ length: 4 }, () => [128000, ...Array.from({ length: 99 }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % 128000))].join(','));
-  const exact = process.argv.includes('--exact');
-  if (exact || os.totalmem() > 40 * 2 ** 30) console.log('(--exact: the float32 path would need ~32 GB of weights)');
-  for (const pass of ['first load (hash + int8 cache written)', 'second load (cache warm)']) {
-    const args = ['profile', model, '--cache-dir', cache, '--max-new-tokens', '4', '--batch-size', '4', '--json', '--quiet', '--quantize', 'int8', ...prompts.flatMap((p) => ['--input-ids', p])];
-    if (exact) args.splice(args.indexOf('--quantize'), 2);
-    const out = execFileSync(process.execPath, [cli, '--quiet', ...args.filter((a) => a !== '--quiet')], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
-    const doc = JSON.parse(out) as { timing: { load_seconds: number; generate_seconds: number }; memory: { peak_rss_mb: number } };
-    console.log(
-      `${exact ? 'exact' : 'int8'}, ${pass}: load ${doc.timing.load_seconds.toFixed(0)} s, generate (4 × 100-token prefill + 3 decode steps) ${doc.timing.generate_seconds.toFixed(1)} s, ` +
-        `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(du(cache) / 2 ** 30).toFixed(2)} GiB`,
-    );
+  const modes = option('--modes', SHAPE === '8b' ? 'int8,checkpoint' : 'float32,checkpoint,int8').split(',');
+  for (const mode of modes) {
+    const flags = mode === 'int8' ? ['--quantize', 'int8'] : mode === 'checkpoint' ? ['--weight-dtype', 'checkpoint'] : mode === 'float32' ? [] : undefined;
+    if (!flags) throw new Error(`--modes: ${mode} is not int8, checkpoint or float32`);
+    // float32: 4 bytes per parameter plus the packing at load
+    if (mode === 'float32' && 2.2 * ckpt > os.totalmem()) {
+      console.log(`float32: skipped, its weights alone need ${((2 * ckpt) / 2 ** 30).toFixed(0)} GiB and the machine has ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+      continue;
+    }
+    const cache = path.join(base, `cache-${mode}`);
+    for (const pass of ['first load (hash + cache written)', 'second load (cache warm)']) {
+      const args = ['--quiet', 'profile', model, '--cache-dir', cache, '--max-new-tokens', '4', '--batch-size', '4', '--json', ...flags, ...prompts.flatMap((p) => ['--input-ids', p])];
+      const out = execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
+      const doc = JSON.parse(out) as { timing: { load_seconds: number; generate_seconds: number }; memory: { peak_rss_mb: number } };
+      console.log(
+        `${mode}, ${pass}: load ${doc.timing.load_seconds.toFixed(0)} s, generate (4 × 100-token prefill + 3 decode steps) ${doc.timing.generate_seconds.toFixed(1)} s, ` +
+          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(du(cache) / 2 ** 30).toFixed(2)} GiB`,
+      );
+    }
   }
 } finally {
   if (argDir < 0) fs.rmSync(base, { recursive: true, force: true });

@@ -35,6 +35,8 @@ const QUANT_ACCURACY_LEVEL = 4;
 /** The end of a slice that runs to the end of an axis. */
 export const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
+const isHalf = (w: ExternalWeight): boolean => w.dtype === 'bfloat16' || w.dtype === 'float16';
+
 export class GraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
@@ -68,6 +70,46 @@ export class GraphBuilder {
    * copies are alive at a time rather than every layer's from the start of the run.
    */
   weight(name: string, gate?: string): string {
+    const w = this.initializer(name);
+    if (!isHalf(w)) return name;
+    const key = `${name}\u0000${gate ?? ''}`;
+    let f = this.castWeights.get(key);
+    if (f === undefined) {
+      const at = `/weights/${name}${gate ? `/${this.castWeights.size}` : ''}`;
+      // Reshape to its own shape: an alias (no copy) that waits for gate
+      const src = gate ? this.op1('Reshape', [name, this.afterGate(this.constI(w.dims), gate, at)], `${at}/after_gate`) : name;
+      f = this.cast(src, DT.FLOAT, `${at}/to_float`);
+      this.castWeights.set(key, f);
+    }
+    return f;
+  }
+
+  /** Whether an exported weight is stored in 16 bits (weight() casts it where it is used). */
+  isHalf(name: string): boolean {
+    const w = this.weights.get(name);
+    return w !== undefined && isHalf(w);
+  }
+
+  /**
+   * Rows [r0, r1) of a 16-bit weight as float32, cut and cast only once `gate` exists: a large matrix
+   * (the unembedding) multiplied a block of rows at a time never exists whole in float32.
+   */
+  halfRows(name: string, r0: number, r1: number, gate: string): string {
+    const w = this.initializer(name);
+    if (!isHalf(w)) throw new Error(`graph builder: '${name}' is not a 16-bit weight`);
+    const at = `/weights/${name}/rows_${r0}_${r1}`;
+    const rows = this.op1('Slice', [name, this.afterGate(this.constI([r0]), gate, at), this.constI([r1]), this.constI([0])], `${at}/slice`);
+    return this.cast(rows, DT.FLOAT, `${at}/to_float`);
+  }
+
+  /** The int64 tensor `x` unchanged, but only once `gate` exists (x + 0 · its first dimension). */
+  private afterGate(x: string, gate: string, at: string): string {
+    const zero = this.mul(this.op1('Shape', [gate], `${at}/gate_shape`, { end: 1 }), this.constI([0]), `${at}/gate_zero`);
+    return this.add(x, zero, `${at}/gated`);
+  }
+
+  /** Register an exported weight as an initializer (external data) once; its entry. */
+  private initializer(name: string): ExternalWeight {
     const w = this.weights.get(name);
     if (!w) throw new Error(`weight contract: the graph reads '${name}' (its spec declares it), but the architecture did not export it`);
     if (!this.weightNames.has(name)) {
@@ -84,28 +126,7 @@ export class GraphBuilder {
         ],
       });
     }
-    if (w.dtype === 'bfloat16' || w.dtype === 'float16') {
-      const key = `${name}\u0000${gate ?? ''}`;
-      let f = this.castWeights.get(key);
-      if (f === undefined) {
-        const at = `/weights/${name}${gate ? `/${this.castWeights.size}` : ''}`;
-        let src = name;
-        if (gate) {
-          // Reshape to its own shape (an alias, no copy), the shape made to depend on gate's shape
-          const zero = this.mul(this.op1('Shape', [gate], `${at}/gate_shape`, { end: 1 }), this.constI([0]), `${at}/gate_zero`);
-          src = this.op1('Reshape', [name, this.add(this.constI(w.dims), zero, `${at}/dims`)], `${at}/after_gate`);
-        }
-        f = this.cast(src, DT.FLOAT, `${at}/to_float`);
-        this.castWeights.set(key, f);
-      }
-      return f;
-    }
-    return name;
-  }
-
-  /** Whether any referenced weight is stored in 16 bits (the session must then not fold its Cast into a float32 copy). */
-  get hasHalfWeights(): boolean {
-    return this.castWeights.size > 0;
+    return w;
   }
 
   /** Exported weights the graph has not referenced (so far), in export order. */

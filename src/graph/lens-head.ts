@@ -75,10 +75,10 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   // per group at every load — GPT-2 small, batch 8 (3 groups): 2.1 s instead of 0.6 s. What stays
   // per group is everything vocabulary-sized after it (log-softmax, exp, the metrics).
   const flat = g.reshape(normed, [-1, width], '/lens/flatten'); // [batch·rows·L, e]
-  const unembed = quantized ? '' : g.weight(unembedName, flat);
-  let logits = quantized
-    ? g.quantizedMatMul(flat, unembedName, '/lens/lm_head/MatMulNBits')
-    : g.op1('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], '/lens/lm_head/Gemm', { transB: 1 });
+  let logits: string;
+  if (quantized) logits = g.quantizedMatMul(flat, unembedName, '/lens/lm_head/MatMulNBits');
+  else if (g.isHalf(unembedName)) logits = halfUnembedding(g, flat, unembedName, V, width, bias);
+  else logits = g.op1('Gemm', bias ? [flat, g.weight(unembedName), bias] : [flat, g.weight(unembedName)], '/lens/lm_head/Gemm', { transB: 1 });
   if (quantized && bias) logits = g.add(logits, bias, '/lens/lm_head/bias');
   if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), '/lens/logits_scaling');
   if (spec.finalSoftcap) {
@@ -127,6 +127,28 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   const reordered = [...g.nodes.filter(first), ...g.nodes.filter((n) => !first(n))];
   g.nodes.length = 0;
   g.nodes.push(...reordered);
+}
+
+/** Unembedding rows cast to float32 per block of a 16-bit unembedding: about 64 MB of float32 at a time. */
+const HALF_UNEMBED_BLOCK_VALUES = 1 << 24;
+
+/**
+ * `flat` [n, e] times a 16-bit unembedding [V, e]ᵀ, a block of vocabulary rows at a time: each
+ * block is cut and cast to float32 only after the previous block's product (so one block's float32
+ * copy exists at a time, not the whole matrix — 2.1 GB for Llama-3-8B), then the blocks' logits are
+ * joined. ONNX Runtime cannot pre-pack a weight that arrives through a Cast, so nothing is lost.
+ */
+export function halfUnembedding(g: GraphBuilder, flat: string, name: string, V: number, width: number, bias?: string, blockValues = HALF_UNEMBED_BLOCK_VALUES): string {
+  const rows = Math.max(1, Math.floor(blockValues / width));
+  const parts: string[] = [];
+  let gate = flat;
+  for (let r0 = 0; r0 < V; r0 += rows) {
+    const r1 = Math.min(V, r0 + rows);
+    gate = g.op1('Gemm', [flat, g.halfRows(name, r0, r1, gate)], `/lens/lm_head/rows_${r0}_${r1}/Gemm`, { transB: 1 });
+    parts.push(gate);
+  }
+  const logits = parts.length === 1 ? parts[0] : g.concat(parts, 1, '/lens/lm_head/join');
+  return bias ? g.add(logits, bias, '/lens/lm_head/bias') : logits;
 }
 
 /** A lens output: its graph output name, the tensor that holds it, its type and shape. */
