@@ -42,7 +42,7 @@ export interface CommonRunOptions {
   noFigures?: boolean;
   /** Weight-only int8 for the linear layers and the unembedding (MatMulNBits); absent = exact float32. */
   quantize?: 'int8';
-  /** Keep 16-bit weights 16-bit (cast where used): the same numbers in less memory, so not part of the run's options. */
+  /** 16-bit weights kept 16-bit (default) or converted to float32: the same numbers, so not part of the run's options. */
   weightDtype?: 'float32' | 'checkpoint';
   /** Where tables and summaries go. */
   log: (line: string) => void;

@@ -14,7 +14,8 @@ import { f32ToF16Bits } from '../models/safetensors-write.js';
 /**
  * 'checkpoint': matrices whose values are all exactly bfloat16 (or float16) numbers — every weight
  * of a bf16 (f16) checkpoint, also after transposing or splitting — are kept in 16 bits and cast to
- * float32 in the graph where they are used; the same numbers at half the memory. Default 'float32'.
+ * float32 in the graph where they are used; the same numbers at half the memory (LensModel.load's
+ * default). 'float32' converts every weight.
  */
 export type WeightDtype = 'float32' | 'checkpoint';
 
@@ -42,6 +43,10 @@ export function asHalf(data: Float32Array, dims: number[]): { dtype: 'bfloat16' 
     for (let i = 0; i < u32.length; i++) bits[i] = u32[i] >>> 16;
     return { dtype: 'bfloat16', bits };
   }
+  // most float32 checkpoints fail at once: look at a few values before converting them all
+  const head = data.subarray(0, 64);
+  const headBack = f16ToFloat32(f32ToF16Bits(head));
+  for (let i = 0; i < head.length; i++) if (!Object.is(headBack[i], head[i]) && !(Number.isNaN(headBack[i]) && Number.isNaN(head[i]))) return undefined;
   const bits = f32ToF16Bits(data);
   const back = f16ToFloat32(bits);
   for (let i = 0; i < data.length; i++) if (!Object.is(back[i], data[i]) && !(Number.isNaN(back[i]) && Number.isNaN(data[i]))) return undefined;

@@ -1,6 +1,6 @@
 /**
- * `--weight-dtype checkpoint` through the CLI on a bf16 parity checkpoint: the cache keeps its
- * matrices in bf16, the entropies and tokens equal the default (float32) path's, the JSON says which
+ * `--weight-dtype` through the CLI on a bf16 parity checkpoint: by default the cache keeps its
+ * matrices in bf16, with entropies and tokens equal to `--weight-dtype float32`'s, the JSON says which
  * was used, and a bad value is refused by name.
  */
 import assert from 'node:assert/strict';
@@ -19,15 +19,15 @@ interface Doc {
   results: { generated_ids: number[]; metrics: Record<string, number[][]> }[];
 }
 
-it('profile --weight-dtype checkpoint: bf16 kept in the cache, the same numbers as the float32 default', () => {
+it('profile keeps bf16 weights bf16 by default, with the same numbers as --weight-dtype float32', () => {
   const model = path.join(PARITY_DIR, 'llama3_rope_tied_bf16');
   const run = (extra: string[], cache: string): Doc => {
     const r = runCli(['profile', model, '--input-ids', '1,5,9,33,2', '--input-ids', '7,7,100,4', '--max-new-tokens', '4', '--metrics', 'shannon,renyi:2', '--json', '--cache-dir', path.join(root, cache), ...extra]);
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as Doc;
   };
-  const exact = run([], 'a');
-  const half = run(['--weight-dtype', 'checkpoint'], 'b');
+  const exact = run(['--weight-dtype', 'float32'], 'a');
+  const half = run([], 'b');
   assert.equal(exact.options.weight_dtype, 'float32');
   assert.equal(half.options.weight_dtype, 'checkpoint');
   half.results.forEach((r, i) => {

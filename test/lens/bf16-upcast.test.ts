@@ -80,7 +80,7 @@ for (const half of ['BF16', 'F16'] as const) {
       const prompts = golden(c.case).prompts.map((p) => ({ ids: p.input_ids }));
       const halfDir = rewrite(c.case, half, 'half');
       const upcast = await profile(rewrite(c.case, half, 'F32'), prompts);
-      if (half === 'BF16') assertSame(`${c.case} (bf16 converted at load)`, await profile(halfDir, prompts), upcast);
+      if (half === 'BF16') assertSame(`${c.case} (bf16 converted at load)`, await profile(halfDir, prompts, 'float32'), upcast);
       const before = new Set(cachedDtypes().keys());
       assertSame(`${c.case} (${half} kept 16-bit)`, await profile(halfDir, prompts, 'checkpoint'), upcast);
       // the cache written for it holds its matrices in 16 bits (bf16 values that f16 holds exactly may be

@@ -297,7 +297,7 @@ async function runProfile(modelArg: string, o: ProfileCliOptions): Promise<void>
         positions,
         lens_embeddings: Boolean(o.lensEmbeddings),
         quantize: quantize ?? null,
-        weight_dtype: weightDtype ?? 'float32',
+        weight_dtype: weightDtype ?? 'checkpoint',
         targets: targetIds.length ? targetIds.map((id) => ({ id, token: model.tokenText(id) })) : null,
       },
       layers: layerNames(model, model.spec.nLayers + (o.lensEmbeddings ? 1 : 0)),
