@@ -7,17 +7,11 @@ import type { DecoderSpec, WeightSource } from '../models/types.js';
 import { UserError } from '../util/errors.js';
 import { collectAllGarbage } from '../util/gc.js';
 import type { ExternalWeight } from './builder.js';
+import type { WeightDtype } from './external.js';
 import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from './quantize.js';
 import { f16ToFloat32 } from '../models/safetensors.js';
 import { f32ToF16Bits } from '../models/safetensors-write.js';
 
-/**
- * 'checkpoint': matrices whose values are all exactly bfloat16 (or float16) numbers — every weight
- * of a bf16 (f16) checkpoint, also after transposing or splitting — are kept in 16 bits and cast to
- * float32 in the graph where they are used; the same numbers at half the memory (LensModel.load's
- * default). 'float32' converts every weight.
- */
-export type WeightDtype = 'float32' | 'checkpoint';
 
 /** Matrices below this many values stay float32 whatever their values (vectors — norms, biases — always do). */
 const HALF_MIN_VALUES = 1024;

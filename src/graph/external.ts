@@ -16,3 +16,11 @@ export interface ExternalWeight {
   /** On an int8 weight's blocks: the logical K (inputs) and N (outputs) of the product. */
   quant?: { K: number; N: number; bits: number; blockSize: number };
 }
+
+/**
+ * 'checkpoint': matrices whose values are all exactly bfloat16 (or float16) numbers — every weight
+ * of a bf16 (f16) checkpoint, also after transposing or splitting — are kept in 16 bits and cast to
+ * float32 in the graph where they are used; the same numbers at half the memory (LensModel.load's
+ * default). 'float32' converts every weight.
+ */
+export type WeightDtype = 'float32' | 'checkpoint';

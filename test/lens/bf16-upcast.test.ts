@@ -11,7 +11,7 @@ import { after, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { supportedModelTypes } from '../../src/models/registry.js';
-import type { WeightDtype } from '../../src/graph/export.js';
+import type { WeightDtype } from '../../src/graph/external.js';
 import { bf16ToFloat32, f16ToFloat32 } from '../../src/models/safetensors.js';
 import { f32ToBf16Bits, f32ToF16Bits, writeSafetensors, type TensorToWrite } from '../../src/models/safetensors-write.js';
 import { golden, parityCases, PARITY_DIR } from '../helpers/fixtures.js';
