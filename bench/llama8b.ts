@@ -3,14 +3,16 @@
  * 32 layers, 32 heads, 8 KV heads, intermediate 14336, vocabulary 128256, untied, bf16; ~16 GB,
  * streamed to disk a chunk at a time, never whole in memory) — or with `--shape 1b` of
  * Llama-3.2-1B's (hidden 2048, 16 layers, 32 heads, 8 KV heads, intermediate 8192, vocabulary
- * 128256, tied; ~2.5 GB) — then `entropylens profile` on 4 prompts of 100 token ids × 4 new tokens
+ * 128256, tied; ~2.5 GB) or with `--shape gemma2-9b` of Gemma-2-9B's (hidden 3584, 42 layers, 16 heads
+ * of 256, 8 KV heads, intermediate 14336, vocabulary 256000, tied, attention and final soft-capping,
+ * sliding windows; ~18.5 GB) — then `entropylens profile` on 4 prompts of 100 token ids × 4 new tokens
  * through the CLI, once per mode (each with its own cache, loaded twice: the first load hashes the
  * checkpoint and writes the cache), printing load time, generate time, peak RSS and the cache's size
  * on disk. Modes: `int8` (--quantize int8), `checkpoint` (--weight-dtype checkpoint: bf16 kept),
  * `float32` (the default: every weight converted at load; left out where it needs more memory than
  * the machine has).
  *
- * Usage: node dist/bench/llama8b.js [--shape 8b|1b] [--modes int8,checkpoint,float32] [--dir DIR (kept, reused)]
+ * Usage: node dist/bench/llama8b.js [--shape 8b|1b|gemma2-9b] [--modes int8,checkpoint,float32] [--dir DIR (kept, reused)]
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,34 +25,51 @@ const option = (name: string, def: string): string => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : def;
 };
+/** The shapes this bench writes: their sizes and config.json. */
+interface Shape {
+  name: string;
+  family: 'llama' | 'gemma2';
+  D: number;
+  layers: number;
+  heads: number;
+  kv: number;
+  headDim: number;
+  ff: number;
+  vocab: number;
+  tied: boolean;
+  bos: number;
+}
+const SHAPES: Record<string, Shape> = {
+  '8b': { name: 'Llama-3-8B', family: 'llama', D: 4096, layers: 32, heads: 32, kv: 8, headDim: 128, ff: 14336, vocab: 128256, tied: false, bos: 128000 },
+  '1b': { name: 'Llama-3.2-1B', family: 'llama', D: 2048, layers: 16, heads: 32, kv: 8, headDim: 64, ff: 8192, vocab: 128256, tied: true, bos: 128000 },
+  'gemma2-9b': { name: 'Gemma-2-9B', family: 'gemma2', D: 3584, layers: 42, heads: 16, kv: 8, headDim: 256, ff: 14336, vocab: 256000, tied: true, bos: 2 },
+};
 const SHAPE = option('--shape', '8b');
-if (SHAPE !== '8b' && SHAPE !== '1b') throw new Error(`--shape ${SHAPE}: 8b or 1b`);
-const [D, LAYERS, FF, TIED] = SHAPE === '8b' ? [4096, 32, 14336, false] : [2048, 16, 8192, true];
-const HEADS = 32;
-const KV = 8;
-const VOCAB = 128256;
-const HD = D / HEADS;
-const NAME = SHAPE === '8b' ? 'Llama-3-8B' : 'Llama-3.2-1B';
+const S = SHAPES[SHAPE];
+if (!S) throw new Error(`--shape ${SHAPE}: one of ${Object.keys(SHAPES).join(', ')}`);
 
-/** The checkpoint's tensors in file order: name, shape, and the spread of its random values (0 = ones). */
+/** The checkpoint's tensors in file order: name, shape, and the spread of its random values (0 = ones; Gemma stores w of 1 + w, so zeros there). */
 function tensors(): { name: string; shape: number[]; std: number }[] {
-  const out: { name: string; shape: number[]; std: number }[] = [{ name: 'model.embed_tokens.weight', shape: [VOCAB, D], std: 0.02 }];
-  for (let l = 0; l < LAYERS; l++) {
+  const { D, heads, kv, headDim: HD, ff } = S;
+  const norm = (name: string): { name: string; shape: number[]; std: number } => ({ name, shape: [D], std: 0 });
+  const out: { name: string; shape: number[]; std: number }[] = [{ name: 'model.embed_tokens.weight', shape: [S.vocab, D], std: 0.02 }];
+  for (let l = 0; l < S.layers; l++) {
     const p = `model.layers.${l}`;
     out.push(
-      { name: `${p}.input_layernorm.weight`, shape: [D], std: 0 },
-      { name: `${p}.self_attn.q_proj.weight`, shape: [HEADS * HD, D], std: 0.02 },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [KV * HD, D], std: 0.02 },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [KV * HD, D], std: 0.02 },
-      { name: `${p}.self_attn.o_proj.weight`, shape: [D, HEADS * HD], std: 0.02 },
-      { name: `${p}.post_attention_layernorm.weight`, shape: [D], std: 0 },
-      { name: `${p}.mlp.gate_proj.weight`, shape: [FF, D], std: 0.02 },
-      { name: `${p}.mlp.up_proj.weight`, shape: [FF, D], std: 0.02 },
-      { name: `${p}.mlp.down_proj.weight`, shape: [D, FF], std: 0.02 },
+      norm(`${p}.input_layernorm.weight`),
+      { name: `${p}.self_attn.q_proj.weight`, shape: [heads * HD, D], std: 0.02 },
+      { name: `${p}.self_attn.k_proj.weight`, shape: [kv * HD, D], std: 0.02 },
+      { name: `${p}.self_attn.v_proj.weight`, shape: [kv * HD, D], std: 0.02 },
+      { name: `${p}.self_attn.o_proj.weight`, shape: [D, heads * HD], std: 0.02 },
+      norm(`${p}.post_attention_layernorm.weight`),
+      ...(S.family === 'gemma2' ? [norm(`${p}.pre_feedforward_layernorm.weight`), norm(`${p}.post_feedforward_layernorm.weight`)] : []),
+      { name: `${p}.mlp.gate_proj.weight`, shape: [ff, D], std: 0.02 },
+      { name: `${p}.mlp.up_proj.weight`, shape: [ff, D], std: 0.02 },
+      { name: `${p}.mlp.down_proj.weight`, shape: [D, ff], std: 0.02 },
     );
   }
-  out.push({ name: 'model.norm.weight', shape: [D], std: 0 });
-  if (!TIED) out.push({ name: 'lm_head.weight', shape: [VOCAB, D], std: 0.02 });
+  out.push(norm('model.norm.weight'));
+  if (!S.tied) out.push({ name: 'lm_head.weight', shape: [S.vocab, D], std: 0.02 });
   return out;
 }
 
@@ -98,11 +117,16 @@ function writeCheckpoint(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
-  const config = {
-    model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: D, num_hidden_layers: LAYERS, num_attention_heads: HEADS,
-    num_key_value_heads: KV, intermediate_size: FF, vocab_size: VOCAB, max_position_embeddings: 8192, rms_norm_eps: 1e-5,
-    rope_theta: 500000, tie_word_embeddings: TIED, bos_token_id: 128000, eos_token_id: 128001, torch_dtype: 'bfloat16', hidden_act: 'silu',
+  const common = {
+    hidden_size: S.D, num_hidden_layers: S.layers, num_attention_heads: S.heads, num_key_value_heads: S.kv, head_dim: S.headDim,
+    intermediate_size: S.ff, vocab_size: S.vocab, tie_word_embeddings: S.tied, bos_token_id: S.bos, torch_dtype: 'bfloat16',
   };
+  const config = S.family === 'llama'
+    ? { ...common, model_type: 'llama', architectures: ['LlamaForCausalLM'], max_position_embeddings: 8192, rms_norm_eps: 1e-5, rope_theta: 500000, eos_token_id: 128001, hidden_act: 'silu' }
+    : {
+        ...common, model_type: 'gemma2', architectures: ['Gemma2ForCausalLM'], max_position_embeddings: 8192, rms_norm_eps: 1e-6, rope_theta: 10000, eos_token_id: 1, pad_token_id: 0,
+        hidden_activation: 'gelu_pytorch_tanh', query_pre_attn_scalar: 256, sliding_window: 4096, attn_logit_softcapping: 50.0, final_logit_softcapping: 30.0,
+      };
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
 }
 
@@ -114,7 +138,7 @@ function du(dir: string): number {
 
 const argDir = process.argv.indexOf('--dir');
 const base = argDir >= 0 ? process.argv[argDir + 1] : fs.mkdtempSync(path.join(os.tmpdir(), 'el-bench-8b-'));
-const model = path.join(base, `llama3-${SHAPE}-shape`);
+const model = path.join(base, SHAPE === '8b' || SHAPE === '1b' ? `llama3-${SHAPE}-shape` : `${SHAPE}-shape`);
 try {
   console.log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}`);
   if (!fs.existsSync(path.join(model, 'config.json'))) {
@@ -123,10 +147,10 @@ try {
     console.log(`wrote the checkpoint in ${((performance.now() - t) / 1000).toFixed(0)} s`);
   }
   const ckpt = fs.statSync(path.join(model, 'model.safetensors')).size;
-  console.log(`checkpoint: ${NAME} shape, bf16, ${(ckpt / 2 ** 30).toFixed(2)} GiB`);
+  console.log(`checkpoint: ${S.name} shape, bf16, ${(ckpt / 2 ** 30).toFixed(2)} GiB`);
   let s = 777;
-  const prompts = Array.from({ length: 4 }, () => [128000, ...Array.from({ length: 99 }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % 128000))].join(','));
-  const modes = option('--modes', SHAPE === '8b' ? 'int8,checkpoint' : 'float32,checkpoint,int8').split(',');
+  const prompts = Array.from({ length: 4 }, () => [S.bos, ...Array.from({ length: 99 }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % 128000))].join(','));
+  const modes = option('--modes', SHAPE === '1b' ? 'float32,checkpoint,int8' : 'int8,checkpoint').split(',');
   for (const mode of modes) {
     const flags = mode === 'int8' ? ['--quantize', 'int8'] : mode === 'checkpoint' ? ['--weight-dtype', 'checkpoint'] : mode === 'float32' ? [] : undefined;
     if (!flags) throw new Error(`--modes: ${mode} is not int8, checkpoint or float32`);
