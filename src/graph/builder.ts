@@ -45,7 +45,7 @@ export class GraphBuilder {
   private readonly usedNames = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private readonly weightNames = new Set<string>();
-  /** 16-bit weights: their float32 Cast, made once. */
+  /** 16-bit weights' float32 Casts, one per (weight, gate). */
   private readonly castWeights = new Map<string, string>();
   private usesMicrosoftOps = false;
 

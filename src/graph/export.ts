@@ -12,7 +12,6 @@ import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from '
 import { f16ToFloat32 } from '../models/safetensors.js';
 import { f32ToF16Bits } from '../models/safetensors-write.js';
 
-
 /** Matrices below this many values stay float32 whatever their values (vectors — norms, biases — always do). */
 const HALF_MIN_VALUES = 1024;
 
@@ -38,13 +37,16 @@ export function asHalf(data: Float32Array, dims: number[]): { dtype: 'bfloat16' 
     return { dtype: 'bfloat16', bits };
   }
   // most float32 checkpoints fail at once: look at a few values before converting them all
-  const head = data.subarray(0, 64);
-  const headBack = f16ToFloat32(f32ToF16Bits(head));
-  for (let i = 0; i < head.length; i++) if (!Object.is(headBack[i], head[i]) && !(Number.isNaN(headBack[i]) && Number.isNaN(head[i]))) return undefined;
+  if (!f16Holds(data.subarray(0, 64))) return undefined;
   const bits = f32ToF16Bits(data);
+  return f16Holds(data, bits) ? { dtype: 'float16', bits } : undefined;
+}
+
+/** Whether float16 holds every value exactly (NaN as NaN); `bits` = the values' float16 bits, if made already. */
+function f16Holds(values: Float32Array, bits = f32ToF16Bits(values)): boolean {
   const back = f16ToFloat32(bits);
-  for (let i = 0; i < data.length; i++) if (!Object.is(back[i], data[i]) && !(Number.isNaN(back[i]) && Number.isNaN(data[i]))) return undefined;
-  return { dtype: 'float16', bits };
+  for (let i = 0; i < values.length; i++) if (!Object.is(back[i], values[i]) && !(Number.isNaN(back[i]) && Number.isNaN(values[i]))) return false;
+  return true;
 }
 
 /** Bumped whenever the exported weight layout changes, so old caches are rebuilt. */
