@@ -10,7 +10,7 @@ export type ElemType = (typeof DT)[keyof typeof DT];
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] } | { tensor: onnxProto.onnx.ITensorProto };
 
 /** A weight stored in the external data file: the graph only names it. */
-import type { ExternalWeight } from './external.js';
+import { isHalfWeight, type ExternalWeight } from './external.js';
 import { quantNames } from './quantize.js';
 export type { ExternalWeight } from './external.js';
 
@@ -34,8 +34,6 @@ const QUANT_ACCURACY_LEVEL = 4;
 
 /** The end of a slice that runs to the end of an axis. */
 export const INT64_MAX = Number.MAX_SAFE_INTEGER;
-
-const isHalf = (w: ExternalWeight): boolean => w.dtype === 'bfloat16' || w.dtype === 'float16';
 
 export class GraphBuilder {
   readonly nodes: onnxProto.onnx.INodeProto[] = [];
@@ -71,7 +69,7 @@ export class GraphBuilder {
    */
   weight(name: string, gate?: string): string {
     const w = this.initializer(name);
-    if (!isHalf(w)) return name;
+    if (!isHalfWeight(w)) return name;
     const key = `${name}\u0000${gate ?? ''}`;
     let f = this.castWeights.get(key);
     if (f === undefined) {
@@ -87,7 +85,7 @@ export class GraphBuilder {
   /** Whether an exported weight is stored in 16 bits (weight() casts it where it is used). */
   isHalf(name: string): boolean {
     const w = this.weights.get(name);
-    return w !== undefined && isHalf(w);
+    return w !== undefined && isHalfWeight(w);
   }
 
   /**
@@ -96,7 +94,7 @@ export class GraphBuilder {
    */
   halfRows(name: string, r0: number, r1: number, gate: string): string {
     const w = this.initializer(name);
-    if (!isHalf(w)) throw new Error(`graph builder: '${name}' is not a 16-bit weight`);
+    if (!isHalfWeight(w)) throw new Error(`graph builder: '${name}' is not a 16-bit weight`);
     const at = `/weights/${name}/rows_${r0}_${r1}`;
     const rows = this.op1('Slice', [name, this.afterGate(this.constI([r0]), gate, at), this.constI([r1]), this.constI([0])], `${at}/slice`);
     return this.cast(rows, DT.FLOAT, `${at}/to_float`);

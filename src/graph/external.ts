@@ -17,6 +17,11 @@ export interface ExternalWeight {
   quant?: { K: number; N: number; bits: number; blockSize: number };
 }
 
+/** A weight kept in 16 bits (bfloat16 or float16), read as float32 through a Cast or a widening copy. */
+export function isHalfWeight(w: ExternalWeight): boolean {
+  return w.dtype === 'bfloat16' || w.dtype === 'float16';
+}
+
 /**
  * 'checkpoint': matrices whose values are all exactly bfloat16 (or float16) numbers — every weight
  * of a bf16 (f16) checkpoint, also after transposing or splitting — are kept in 16 bits and cast to

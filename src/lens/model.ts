@@ -6,10 +6,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ExternalWeight } from '../graph/external.js';
 import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
-import type { WeightDtype } from '../graph/external.js';
+import { isHalfWeight, type ExternalWeight, type WeightDtype } from '../graph/external.js';
 import type { LensOptions } from '../graph/lens-options.js';
 import { contentFingerprint } from '../models/content-hash.js';
 import { openModel } from '../models/load.js';
@@ -179,7 +178,7 @@ export class LensModel {
       fs.writeFileSync(tmp, bytes);
       fs.renameSync(tmp, file);
     }
-    const halfWeights = [...this.cache.weights.values()].some((w) => w.dtype === 'bfloat16' || w.dtype === 'float16');
+    const halfWeights = [...this.cache.weights.values()].some(isHalfWeight);
     return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device, halfWeights });
   }
 

@@ -1,6 +1,6 @@
 /** Token-embedding rows read from the weight cache file for the graph's inputs_embeds. */
 import fs from 'node:fs';
-import type { ExternalWeight } from '../graph/external.js';
+import { isHalfWeight, type ExternalWeight } from '../graph/external.js';
 import { bf16BitsToF32Bits, f16BitsToF32Bits } from '../models/safetensors.js';
 import { UserError } from '../util/errors.js';
 
@@ -22,7 +22,7 @@ export class EmbeddingReader {
   ) {
     this.fd = fs.openSync(file, 'r');
     this.width = weight.dims[1];
-    this.half = weight.dtype === 'bfloat16' || weight.dtype === 'float16';
+    this.half = isHalfWeight(weight);
     this.rowBytes = this.width * (this.half ? 2 : 4);
   }
 
