@@ -42,8 +42,8 @@ function after(g: GraphBuilder, x: string, deps: string[], name: string): string
  * (batch row, position) pair) the residual stream of every lensed layer (with `lens.embeddings`
  * the input of block 0 first, then the output of every block): final norm, output projection,
  * one unembedding, logit scaling and soft-capping, the metrics per layer group, then the lens
- * outputs under their graph names. `runShape` ([batch, seq] int64) is needed with `lens.positions`, where the model's
- * `logits` are taken at each batch row's last position.
+ * outputs under their graph names. `runShape` ([batch, seq] int64) is needed with
+ * `lens.positions`, where the model's `logits` are taken at each batch row's last position.
  */
 export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string, lens: LensOptions, L: number, runShape?: string): void {
   const V = spec.vocabSize;
@@ -75,11 +75,13 @@ export function addLensHead(g: GraphBuilder, spec: DecoderSpec, stacked: string,
   // per group at every load — GPT-2 small, batch 8 (3 groups): 2.1 s instead of 0.6 s. What stays
   // per group is everything vocabulary-sized after it (log-softmax, exp, the metrics).
   const flat = g.reshape(normed, [-1, width], '/lens/flatten'); // [batch·rows·L, e]
+  // the float32 Gemm adds the bias itself; the int8 and 16-bit products are followed by an Add
+  const plain = !quantized && !g.isHalf(unembedName);
   let logits: string;
   if (quantized) logits = g.quantizedMatMul(flat, unembedName, '/lens/lm_head/MatMulNBits');
-  else if (g.isHalf(unembedName)) logits = halfUnembedding(g, flat, unembedName, V, width, bias);
+  else if (!plain) logits = halfUnembedding(g, flat, unembedName, V, width);
   else logits = g.op1('Gemm', bias ? [flat, g.weight(unembedName), bias] : [flat, g.weight(unembedName)], '/lens/lm_head/Gemm', { transB: 1 });
-  if (quantized && bias) logits = g.add(logits, bias, '/lens/lm_head/bias');
+  if (!plain && bias) logits = g.add(logits, bias, '/lens/lm_head/bias');
   if (spec.logitDivisor !== undefined) logits = g.div(logits, g.scalarF(spec.logitDivisor), '/lens/logits_scaling');
   if (spec.finalSoftcap) {
     const c = g.scalarF(spec.finalSoftcap);
@@ -138,7 +140,7 @@ const HALF_UNEMBED_BLOCK_VALUES = 1 << 24;
  * copy exists at a time, not the whole matrix — 2.1 GB for Llama-3-8B), then the blocks' logits are
  * joined. ONNX Runtime cannot pre-pack a weight that arrives through a Cast, so nothing is lost.
  */
-export function halfUnembedding(g: GraphBuilder, flat: string, name: string, V: number, width: number, bias?: string, blockValues = HALF_UNEMBED_BLOCK_VALUES): string {
+export function halfUnembedding(g: GraphBuilder, flat: string, name: string, V: number, width: number, blockValues = HALF_UNEMBED_BLOCK_VALUES): string {
   const rows = Math.max(1, Math.floor(blockValues / width));
   const parts: string[] = [];
   let gate = flat;
@@ -147,8 +149,7 @@ export function halfUnembedding(g: GraphBuilder, flat: string, name: string, V: 
     gate = g.op1('Gemm', [flat, g.halfRows(name, r0, r1, gate)], `/lens/lm_head/rows_${r0}_${r1}/Gemm`, { transB: 1 });
     parts.push(gate);
   }
-  const logits = parts.length === 1 ? parts[0] : g.concat(parts, 1, '/lens/lm_head/join');
-  return bias ? g.add(logits, bias, '/lens/lm_head/bias') : logits;
+  return parts.length === 1 ? parts[0] : g.concat(parts, 1, '/lens/lm_head/join');
 }
 
 /** A lens output: its graph output name, the tensor that holds it, its type and shape. */

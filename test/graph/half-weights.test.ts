@@ -50,7 +50,7 @@ for (const dtype of ['bfloat16', 'float16'] as const) {
     const x = g.input('x', DT.FLOAT, ['n', E]);
     const h = g.linear(x, 'w1', undefined, '/lin');
     // blocks of 300 rows (300 × 16 values): 4 blocks, the last of 100 rows
-    const logits = halfUnembedding(g, h, 'u', V, H, undefined, 300 * H);
+    const logits = halfUnembedding(g, h, 'u', V, H, 300 * H);
     g.nodes.push({ opType: 'Identity', name: 'out', input: [logits], output: ['y'] });
     g.output('y', DT.FLOAT, ['n', V]);
     assert.equal(g.nodes.filter((nd) => nd.opType === 'Gemm').length, 4);
