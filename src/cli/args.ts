@@ -1,5 +1,6 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
 import os from 'node:os';
+import type { WeightDtype } from '../graph/external.js';
 import { UserError } from '../util/errors.js';
 import { intArg } from '../util/options.js';
 
@@ -39,7 +40,7 @@ export const WEIGHT_DTYPE_HELP =
   "checkpoint (default): keep a bf16/f16 checkpoint's weights 16-bit in memory and in the cache, cast to float32 next to each product; float32: convert every weight once at load — the same numbers, float32 takes twice the memory and a longer load but generates faster (see the README's \"Large models\")";
 
 /** --weight-dtype's value. */
-export function weightDtypeArg(v: string | undefined): 'checkpoint' | 'float32' | undefined {
+export function weightDtypeArg(v: string | undefined): WeightDtype | undefined {
   if (v === undefined || v === 'float32' || v === 'checkpoint') return v;
   throw new UserError(`--weight-dtype '${v}': give checkpoint (16-bit weights stay 16-bit, cast where used) or float32 (the default)`);
 }

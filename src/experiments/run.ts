@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { classifyFormats, evaluateProfiles, formatClassification, formatEvaluation, type ClassificationResult, type EvaluationResult } from '../analysis/protocol.js';
 import { TSNE } from '../analysis/manifold.js';
+import type { WeightDtype } from '../graph/external.js';
 import { formatPrompts } from '../datasets/formats.js';
 import { loadMmlu, type MmluPromptType } from '../datasets/mmlu.js';
 import { loadTinyStories } from '../datasets/tinystories.js';
@@ -43,7 +44,7 @@ export interface CommonRunOptions {
   /** Weight-only int8 for the linear layers and the unembedding (MatMulNBits); absent = exact float32. */
   quantize?: 'int8';
   /** 16-bit weights kept 16-bit (default) or converted to float32: the same numbers, so not part of the run's options. */
-  weightDtype?: 'float32' | 'checkpoint';
+  weightDtype?: WeightDtype;
   /** Where tables and summaries go. */
   log: (line: string) => void;
 }

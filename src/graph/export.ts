@@ -10,7 +10,7 @@ import type { ExternalWeight } from './builder.js';
 import type { WeightDtype } from './external.js';
 import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from './quantize.js';
 import { f16ToFloat32 } from '../models/safetensors.js';
-import { f32ToF16Bits } from '../models/safetensors-write.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../models/safetensors-write.js';
 
 /** Matrices below this many values stay float32 whatever their values (vectors — norms, biases — always do). */
 const HALF_MIN_VALUES = 1024;
@@ -23,23 +23,18 @@ const HALF_MIN_VALUES = 1024;
  */
 export function asHalf(data: Float32Array, dims: number[]): { dtype: 'bfloat16' | 'float16'; bits: Uint16Array } | undefined {
   if (dims.length !== 2 || data.length < HALF_MIN_VALUES) return undefined;
-  const u32 = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  let bf16 = true;
-  for (let i = 0; i < u32.length; i++) {
-    if ((u32[i] & 0xffff) !== 0) {
-      bf16 = false;
-      break;
-    }
-  }
-  if (bf16) {
-    const bits = new Uint16Array(u32.length);
-    for (let i = 0; i < u32.length; i++) bits[i] = u32[i] >>> 16;
-    return { dtype: 'bfloat16', bits };
-  }
+  if (bf16Holds(data)) return { dtype: 'bfloat16', bits: f32ToBf16Bits(data) };
   // most float32 checkpoints fail at once: look at a few values before converting them all
   if (!f16Holds(data.subarray(0, 64))) return undefined;
   const bits = f32ToF16Bits(data);
   return f16Holds(data, bits) ? { dtype: 'float16', bits } : undefined;
+}
+
+/** Whether bfloat16 holds every value exactly: a bfloat16 is a float32's upper half, so the lower half must be zero. */
+function bf16Holds(values: Float32Array): boolean {
+  const u32 = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < u32.length; i++) if ((u32[i] & 0xffff) !== 0) return false;
+  return true;
 }
 
 /** Whether float16 holds every value exactly (NaN as NaN); `bits` = the values' float16 bits, if made already. */
