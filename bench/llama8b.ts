@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { folderBytes } from './disk.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const option = (name: string, def: string): string => {
@@ -130,12 +131,6 @@ function writeCheckpoint(dir: string): void {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
 }
 
-function du(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? du(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size;
-  return n;
-}
-
 const argDir = process.argv.indexOf('--dir');
 const base = argDir >= 0 ? process.argv[argDir + 1] : fs.mkdtempSync(path.join(os.tmpdir(), 'el-bench-8b-'));
 const model = path.join(base, SHAPE === '8b' || SHAPE === '1b' ? `llama3-${SHAPE}-shape` : `${SHAPE}-shape`);
@@ -166,7 +161,7 @@ try {
       const doc = JSON.parse(out) as { timing: { load_seconds: number; generate_seconds: number }; memory: { peak_rss_mb: number } };
       console.log(
         `${mode}, ${pass}: load ${doc.timing.load_seconds.toFixed(0)} s, generate (4 × 100-token prefill + 3 decode steps) ${doc.timing.generate_seconds.toFixed(1)} s, ` +
-          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(du(cache) / 2 ** 30).toFixed(2)} GiB`,
+          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(folderBytes(cache) / 2 ** 30).toFixed(2)} GiB`,
       );
     }
   }

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { folderBytes } from './disk.js';
 import { writeModel } from './gpt2-small.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -24,12 +25,6 @@ function prompts(): string[] {
       return s % 50000;
     })].join(','),
   );
-}
-
-function du(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? du(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).size;
-  return n;
 }
 
 try {
@@ -47,7 +42,7 @@ try {
       console.log(
         `${mode.padEnd(5)} ${pass}: load ${doc.timing.load_seconds.toFixed(1)} s, generate ${doc.timing.generate_seconds.toFixed(2)} s, ` +
           `peak RSS ${doc.memory.peak_rss_mb} MB (${(doc.memory.peak_rss_mb / ckptMB).toFixed(2)}× the ${ckptMB.toFixed(0)} MB checkpoint)` +
-          (pass === 'cold' ? `, weight cache on disk ${(du(cache) / 2 ** 20).toFixed(0)} MB` : ''),
+          (pass === 'cold' ? `, weight cache on disk ${(folderBytes(cache) / 2 ** 20).toFixed(0)} MB` : ''),
       );
     }
   }
