@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ort } from '../src/runtime/ort.js';
 import { LensModel } from '../src/lens/model.js';
-import { bareMatmul, randomTensor, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
+import { bareMatmul, writeModel, D, LAYERS, VOCAB } from './gpt2-small.js';
 
 const PROMPTS = 24;
 const NEW_TOKENS = 8;

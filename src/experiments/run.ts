@@ -17,7 +17,7 @@ import { interpolateDepth } from '../util/depth.js';
 import { UserError } from '../util/errors.js';
 import { packageVersion } from '../util/package.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
-import { runLoop, TARGET_METRICS, type ExperimentSample, type ResultsSink, type RunLoopOptions, type RunLoopResult } from './runner.js';
+import { runLoop, TARGET_METRICS, type ResultsSink, type RunLoopOptions, type RunLoopResult } from './runner.js';
 import { shardModels, shardSamples, stratifiedLimit, type Shard } from './shard.js';
 import { familySampleId, familySamples, formatSamples, mmluFinish, mmluSamples, tinystoriesSamples } from './samples.js';
 import { writeRunFigures } from './figures.js';

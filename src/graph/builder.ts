@@ -47,9 +47,13 @@ export class GraphBuilder {
   private readonly castWeights = new Map<string, string>();
   private usesMicrosoftOps = false;
 
+  /**
+   * `location`: where the graph says a weight's bytes are — one file for all (relative to the graph's
+   * folder), or a function of the weight (weights read in place from checkpoint files).
+   */
   constructor(
     private readonly weights: Map<string, ExternalWeight>,
-    private readonly externalFile: string,
+    private readonly location: string | ((w: ExternalWeight) => string),
   ) {}
 
   input(name: string, elemType: ElemType, shape: (number | string)[]): string {
@@ -118,7 +122,7 @@ export class GraphBuilder {
         dataType: w.dtype === 'uint8' ? DT.UINT8 : w.dtype === 'bfloat16' ? DT.BFLOAT16 : w.dtype === 'float16' ? DT.FLOAT16 : DT.FLOAT,
         dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
         externalData: [
-          { key: 'location', value: this.externalFile },
+          { key: 'location', value: typeof this.location === 'string' ? this.location : this.location(w) },
           { key: 'offset', value: String(w.offset) },
           { key: 'length', value: String(w.length) },
         ],
@@ -132,13 +136,16 @@ export class GraphBuilder {
     return [...this.weights.keys()].filter((n) => !this.weightNames.has(n));
   }
 
-  /** Shape of an exported weight, without referencing it in the graph (an int8 linear weight: its [in, out]). */
+  /**
+   * Shape of an exported weight as the graph uses it, without referencing it in the graph: a linear
+   * weight's [in, out], also when it is stored transposed or as int8 blocks.
+   */
   weightDims(name: string): number[] {
     const q = this.weights.get(quantNames(name).blob)?.quant;
     if (q && !this.weights.has(name)) return [q.K, q.N];
     const w = this.weights.get(name);
     if (!w) throw new Error(`weight contract: the graph needs the shape of '${name}', but the architecture did not export it`);
-    return w.dims;
+    return w.transposed ? [...w.dims].reverse() : w.dims;
   }
 
   /** The weight was exported as int8 blocks (--quantize int8). */
@@ -252,9 +259,18 @@ export class GraphBuilder {
     return this.op1(op, [x, this.constI(axes)], name, { keepdims });
   }
 
-  /** Linear layer with an exported [in, out] weight (or its int8 blocks) and, when named, an exported bias. */
+  /**
+   * Linear layer with an exported [in, out] weight — stored so, or transposed ([out, in], read in
+   * place from a checkpoint: com.microsoft FusedMatMul with transB, whose CPU kernel packs it as
+   * MatMul packs the other) or as int8 blocks — and, when named, an exported bias.
+   */
   linear(x: string, weight: string, bias: string | undefined, name: string): string {
-    const y = this.isQuantized(weight) ? this.quantizedMatMul(x, weight, `${name}/MatMulNBits`) : this.matmul(x, this.weight(weight, x), `${name}/MatMul`);
+    let y: string;
+    if (this.isQuantized(weight)) y = this.quantizedMatMul(x, weight, `${name}/MatMulNBits`);
+    else if (this.weights.get(weight)?.transposed) {
+      this.usesMicrosoftOps = true;
+      y = this.op('FusedMatMul', [x, this.weight(weight, x)], `${name}/FusedMatMul`, { transB: 1 }, 1, 'com.microsoft')[0];
+    } else y = this.matmul(x, this.weight(weight, x), `${name}/MatMul`);
     return bias ? this.add(y, this.weight(bias), `${name}/Add`) : y;
   }
 

@@ -60,10 +60,10 @@ const NEG = -1e30;
 export function buildDecoderGraph(
   spec: DecoderSpec,
   weights: Map<string, ExternalWeight>,
-  externalFile: string,
+  location: string | ((w: ExternalWeight) => string),
   lens: LensOptions,
 ): Uint8Array {
-  const d = new DecoderGraph(spec, new GraphBuilder(weights, externalFile), lens);
+  const d = new DecoderGraph(spec, new GraphBuilder(weights, location), lens);
   d.build();
   checkAllWeightsRead(d.g, spec, lens);
   return d.g.encode();

@@ -1,4 +1,4 @@
-/** The weight cache: an architecture's weights written once as float32 under canonical names, reused while checkpoint and spec are unchanged. */
+/** The weight cache: an architecture's weights under canonical names — read in place from the checkpoint where they are stored as the graph takes them, written once to a cache file where not. */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,7 +45,7 @@ function f16Holds(values: Float32Array, bits = f32ToF16Bits(values)): boolean {
 }
 
 /** Bumped whenever the exported weight layout changes, so old caches are rebuilt. */
-export const WEIGHTS_FORMAT = 1;
+export const WEIGHTS_FORMAT = 2;
 const ALIGN = 4096;
 
 export function defaultCacheDir(): string {
@@ -55,10 +55,10 @@ export function defaultCacheDir(): string {
 }
 
 export interface ExportedWeights {
-  /** Folder holding weights.bin, weights.json and the graph files. */
+  /** Folder holding weights.bin (the weights not read in place), weights.json and the graph files. */
   dir: string;
   weights: Map<string, ExternalWeight>;
-  /** True when weights.bin had to be written now. */
+  /** True when the index (and weights.bin) had to be built now. */
   built: boolean;
 }
 
@@ -82,9 +82,68 @@ function canonical(_key: string, value: unknown): unknown {
 }
 
 /**
- * Write the architecture's weights (float32, canonical names) once into `<cacheDir>/<key>/weights.bin`
- * and reuse them while the checkpoint fingerprint and the spec are unchanged. The index is written
- * last, so an interrupted export is never mistaken for a finished one.
+ * Where a weight can be read in place: its entry pointing into the checkpoint file, or undefined when
+ * it must be written to the cache (computed, rearranged, converted or quantized). A tensor is read in
+ * place when the graph takes its dtype as it is: float32 always, bfloat16/float16 matrices when
+ * 16-bit weights are kept (`half`).
+ */
+function inPlace(s: WeightSource, half: boolean): ExternalWeight | undefined {
+  const st = s.stored;
+  if (!st) return undefined;
+  const { info } = st;
+  const dtype = info.dtype === 'F32' ? 'float32' : info.dtype === 'BF16' ? 'bfloat16' : info.dtype === 'F16' ? 'float16' : undefined;
+  if (!dtype) return undefined;
+  const values = s.dims.reduce((a, b) => a * b, 1);
+  if (dtype !== 'float32' && !(half && s.dims.length === 2 && values >= HALF_MIN_VALUES)) return undefined;
+  const rowValues = info.shape.slice(1).reduce((a, b) => a * b, 1);
+  const [from, count] = st.rows ?? [0, info.shape[0] ?? 1];
+  const dims = info.shape.length === 0 ? [] : [count, ...info.shape.slice(1)];
+  const logical = st.transposed ? [...dims].reverse() : dims;
+  // a shape that is not the weight's own (it never should be) is written to the cache instead
+  if (logical.length !== s.dims.length || logical.some((v, i) => v !== s.dims[i]) || (st.transposed && dims.length !== 2)) return undefined;
+  const bytes = dtype === 'float32' ? 4 : 2;
+  return {
+    name: s.name,
+    dims,
+    offset: info.offset + from * rowValues * bytes,
+    length: values * bytes,
+    ...(dtype !== 'float32' ? { dtype } : {}),
+    file: realFile(info.file),
+    ...(st.transposed ? { transposed: true } : {}),
+  };
+}
+
+const realPaths = new Map<string, string>();
+function realFile(file: string): string {
+  let p = realPaths.get(file);
+  if (p === undefined) {
+    p = fs.realpathSync(file);
+    realPaths.set(file, p);
+  }
+  return p;
+}
+
+/** Whether a cached index still describes readable bytes: the cache file's and every checkpoint file's. */
+function indexReadable(entries: ExternalWeight[], binFile: string): boolean {
+  const sizes = new Map<string, number>();
+  const size = (f: string): number => {
+    let n = sizes.get(f);
+    if (n === undefined) {
+      n = fs.statSync(f).size;
+      sizes.set(f, n);
+    }
+    return n;
+  };
+  return entries.every((e) => e.offset + e.length <= size(e.file ?? binFile));
+}
+
+/**
+ * Make the architecture's weights readable by the graph, under canonical names: every weight that is
+ * a checkpoint tensor as stored (or a contiguous block of its rows) is read in place from the
+ * checkpoint's file; the rest (computed, rearranged, converted to float32 or quantized) is written
+ * once into `<cacheDir>/<key>/weights.bin`. `weights.json` indexes both and is reused while the
+ * checkpoint's content, its files' places and the spec are unchanged; it is written last, so an
+ * interrupted export is never mistaken for a finished one.
  */
 export function exportWeights(
   spec: DecoderSpec,
@@ -95,8 +154,20 @@ export function exportWeights(
   quantize?: 'int8',
   weightDtype?: WeightDtype,
 ): ExportedWeights {
+  const tied = spec.tiedEmbeddings === true;
+  const half = weightDtype === 'checkpoint';
+  const layouts = sources.map((s) => (quantize ? quantLayout(s.name, tied) : undefined));
+  // read in place: what the graph takes as stored; with int8, a tied embedding's lookup rows (only the
+  // runtime reads them, widening 16-bit rows itself)
+  const direct = sources.map((s, i) => (layouts[i] ? (s.name === 'embed.weight' ? inPlace(s, true) : undefined) : inPlace(s, half)));
+  const files = [...new Set(direct.flatMap((e) => (e?.file ? [e.file] : [])))].sort();
   const key = createHash('sha256')
-    .update(JSON.stringify({ WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]), ...(quantize ? { quantize } : {}), ...(weightDtype === 'checkpoint' ? { weightDtype } : {}) }, canonical))
+    .update(
+      JSON.stringify(
+        { WEIGHTS_FORMAT, fingerprint, spec, names: sources.map((s) => [s.name, s.dims]), files, ...(quantize ? { quantize } : {}), ...(weightDtype === 'checkpoint' ? { weightDtype } : {}) },
+        canonical,
+      ),
+    )
     .digest('hex')
     .slice(0, 24);
   const dir = path.join(cacheDir, `${spec.modelType}-${key}`);
@@ -104,9 +175,7 @@ export function exportWeights(
   const binFile = path.join(dir, 'weights.bin');
   try {
     const idx = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as Index;
-    const size = fs.statSync(binFile).size;
-    const last = idx.entries[idx.entries.length - 1];
-    if (idx.format === WEIGHTS_FORMAT && idx.key === key && (!last || last.offset + last.length <= size)) {
+    if (idx.format === WEIGHTS_FORMAT && idx.key === key && indexReadable(idx.entries, binFile)) {
       return { dir, weights: new Map(idx.entries.map((e) => [e.name, e])), built: false };
     }
   } catch {
@@ -124,6 +193,13 @@ export function exportWeights(
   try {
     for (let i = 0; i < sources.length; i++) {
       const s = sources[i];
+      const inFile = direct[i];
+      const layout = layouts[i];
+      if (inFile && !layout) {
+        entries.push(inFile);
+        onProgress?.(i + 1, sources.length);
+        continue;
+      }
       const data = s.load();
       const expected = s.dims.reduce((a, b) => a * b, 1);
       if (data.length !== expected) {
@@ -141,20 +217,22 @@ export function exportWeights(
         entries.push({ name, dims, offset, length: bytes.length, ...extra });
         offset += bytes.length;
       };
-      const layout = quantize ? quantLayout(s.name, spec.tiedEmbeddings === true) : undefined;
       if (layout) {
         // int8: the blocks, scales and zero points in place of the float32 weight; a tied embedding
-        // keeps its float32 rows too (the runtime looks tokens up in them)
+        // keeps its rows too (the runtime looks tokens up in them): in place, or float32 here
         const q = quantizeInt8(data, s.dims, layout);
         const names = quantNames(s.name);
         const nb = Math.ceil(q.K / QUANT_BLOCK);
         write(names.blob, [q.N, nb, QUANT_BLOCK], q.blob, { dtype: 'uint8', quant: { K: q.K, N: q.N, bits: QUANT_BITS, blockSize: QUANT_BLOCK } });
         write(names.scales, [q.N * nb], q.scales);
         write(names.zeros, [q.N * nb], q.zeros, { dtype: 'uint8' });
-        if (s.name === 'embed.weight') write(s.name, s.dims, data);
+        if (s.name === 'embed.weight') {
+          if (inFile) entries.push(inFile);
+          else write(s.name, s.dims, data);
+        }
       } else {
-        const half = weightDtype === 'checkpoint' ? asHalf(data, s.dims) : undefined;
-        if (half) write(s.name, s.dims, half.bits, { dtype: half.dtype });
+        const h = half ? asHalf(data, s.dims) : undefined;
+        if (h) write(s.name, s.dims, h.bits, { dtype: h.dtype });
         else write(s.name, s.dims, data);
       }
       onProgress?.(i + 1, sources.length);

@@ -13,6 +13,16 @@ export interface ExternalWeight {
    * cast to float32 in the graph where it is used.
    */
   dtype?: 'float32' | 'uint8' | 'bfloat16' | 'float16';
+  /**
+   * The file holding it, when not the weight cache's own weights.bin: a checkpoint file (its real
+   * path), read in place because the weight is, byte for byte, a tensor of it (or rows of one).
+   */
+  file?: string;
+  /**
+   * Stored as the transpose of the graph's [in, out] weight (a PyTorch Linear's [out, in]): `dims`
+   * are the stored ones, and the graph multiplies with transB.
+   */
+  transposed?: boolean;
   /** On an int8 weight's blocks: the logical K (inputs) and N (outputs) of the product. */
   quant?: { K: number; N: number; bits: number; blockSize: number };
 }

@@ -2,7 +2,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, stat, truncate } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { ProgressBar } from '../util/progress.js';
 import { RepoCache, exists } from './cache.js';
 import type { RepoType, ResolvedHubOptions } from './env.js';

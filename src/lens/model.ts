@@ -80,11 +80,36 @@ function exactNumbers(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
 }
 
+/**
+ * When weights are read in place from checkpoint files: the deepest folder above them and the cache
+ * folder (real paths), which the graph's weight locations are relative to — ONNX Runtime reads
+ * external data only from below one folder. Undefined when every weight is in the cache's weights.bin.
+ */
+function dataFolder(cacheDir: string, weights: Map<string, ExternalWeight>): string | undefined {
+  const files = new Set([...weights.values()].flatMap((w) => (w.file ? [w.file] : [])));
+  if (files.size === 0) return undefined;
+  let root = fs.realpathSync(cacheDir);
+  const inside = (f: string): boolean => {
+    const rel = path.relative(root, f);
+    return !rel.startsWith(`..${path.sep}`) && rel !== '..' && !path.isAbsolute(rel);
+  };
+  for (const f of files) {
+    while (!inside(f)) {
+      const up = path.dirname(root);
+      if (up === root) throw new UserError(`the weight cache ${cacheDir} and the checkpoint file ${f} have no common folder (different drives?); choose a cache folder beside the checkpoint with --cache-dir`);
+      root = up;
+    }
+  }
+  return root;
+}
+
 /** A loaded checkpoint, ready to profile prompts. */
 export class LensModel {
   /** The session of the last lens configuration used; one at a time, since each holds the weights. */
   private readonly sessions = new SessionSlot();
   private readonly embeddings: EmbeddingReader;
+  /** Where the graph's weight locations start, when some weights are read in place (dataFolder). */
+  private readonly dataFolder: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -97,7 +122,9 @@ export class LensModel {
     /** Seconds spent exporting weights (0 when the cache was warm). */
     readonly exportSeconds: number,
   ) {
-    this.embeddings = new EmbeddingReader(path.join(cache.dir, 'weights.bin'), cache.weights.get('embed.weight')!);
+    this.dataFolder = dataFolder(cache.dir, cache.weights);
+    const embed = cache.weights.get('embed.weight')!;
+    this.embeddings = new EmbeddingReader(embed.file ?? path.join(cache.dir, 'weights.bin'), embed);
   }
 
   static async load(dir: string, opts: LoadOptions = {}): Promise<LensModel> {
@@ -164,8 +191,10 @@ export class LensModel {
    * code itself, so a cached graph is never stale.
    */
   private graphKey(lens: LensOptions): string {
-    return createHash('sha256').update(JSON.stringify(lens, exactNumbers)).update(graphCodeHash()).digest('hex').slice(0, 16);
+    return createHash('sha256').update(JSON.stringify(lens, exactNumbers)).update(graphCodeHash()).update(this.dataFolder ?? '').digest('hex').slice(0, 16);
   }
+
+
 
   /** The graph file of a lens configuration (built now unless cached), opened as a session. */
   private async openSession(key: string, lens: LensOptions): Promise<GraphSession> {
@@ -173,13 +202,15 @@ export class LensModel {
     if (!(fs.existsSync(file) && fs.statSync(file).size > 0)) {
       // Built on first use only: the ONNX builder (and protobuf.js) need not be loaded otherwise.
       const { buildDecoderGraph } = await import('../graph/decoder.js');
-      const bytes = buildDecoderGraph(this.spec, this.cache.weights, 'weights.bin', lens);
+      const folder = this.dataFolder;
+      const cacheBin = path.join(fs.realpathSync(this.cache.dir), 'weights.bin');
+      const bytes = buildDecoderGraph(this.spec, this.cache.weights, folder === undefined ? 'weights.bin' : (w) => path.relative(folder, w.file ?? cacheBin), lens);
       const tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, bytes);
       fs.renameSync(tmp, file);
     }
     const halfWeights = [...this.cache.weights.values()].some(isHalfWeight);
-    return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device, halfWeights });
+    return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device, halfWeights, externalDataFolder: this.dataFolder });
   }
 
   /** Token ids of a prompt: text is tokenized and gets BOS when the tokenizer has one; ids are verbatim. */

@@ -3,7 +3,7 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, baseSpec, blocksOf, hasBias, int, num, perHeadInterleaved, rowBlocksTransposed, bool, known, type Config } from './common.js';
+import { WeightList, baseSpec, hasBias, int, num, perHeadInterleaved, bool, known, type Config } from './common.js';
 import type { Architecture } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -78,8 +78,8 @@ export const bloom: Architecture = {
       w.expect(`${qkv}.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         const blocks = perHeadInterleaved(H, hd, j);
-        w.derived(`${c}.attn.${n}.weight`, [d, d], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
-        if (hasBias(spec, 'qkv')) w.derived(`${c}.attn.${n}.bias`, [d], () => blocksOf(r.get(`${qkv}.bias`), blocks));
+        w.rowBlocks(`${c}.attn.${n}.weight`, `${qkv}.weight`, d, blocks);
+        if (hasBias(spec, 'qkv')) w.biasBlocks(`${c}.attn.${n}.bias`, `${qkv}.bias`, blocks);
       });
       w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, hasBias(spec, 'o'));
       w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, 4 * d, d, hasBias(spec, 'mlp'));

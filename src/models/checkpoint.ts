@@ -3,7 +3,6 @@
  * shards, or loose files). Only headers are read up front; tensors are read on demand with
  * positioned reads, so multi-GB checkpoints cost nothing until a tensor is asked for.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../util/errors.js';

@@ -1,5 +1,6 @@
 /** Helpers shared by the architecture files: weight sources, config reading, rotary frequencies. */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
+import type { TensorInfo } from './safetensors.js';
 import type { Activation, BiasSpec, DecoderSpec, KnownCheckpoint, RopeSpec, WeightSource } from './types.js';
 import { UserError } from '../util/errors.js';
 import { cfgBool as bool, cfgInt as int, cfgNumber as num, cfgString as str, cfgOptionalNumber, cfgOptionalNumberList, cfgOptionalObject, cfgOptionalString } from './config.js';
@@ -92,6 +93,16 @@ export function perHeadInterleaved(H: number, hd: number, j: number): [number, n
   return Array.from({ length: H }, (_, h) => [(h * 3 + j) * hd, hd] as [number, number]);
 }
 
+/** Blocks that follow each other without a gap, as one [first, count]; undefined when they do not. */
+function contiguous(blocks: [number, number][]): [number, number] | undefined {
+  let end = blocks[0][0];
+  for (const [from, count] of blocks) {
+    if (from !== end) return undefined;
+    end += count;
+  }
+  return [blocks[0][0], end - blocks[0][0]];
+}
+
 /** The same blocks of a 1-D tensor (a fused bias), concatenated. */
 export function blocksOf(src: Float32Array, blocks: [number, number][]): Float32Array {
   const out = new Float32Array(blocks.reduce((a, [, n]) => a + n, 0));
@@ -141,18 +152,50 @@ export class WeightList {
     this.plain(`${canon}.bias`, `${hf}.bias`, shape);
   }
 
+  /** The checkpoint's record of a tensor (found under the resolver's prefixes). */
+  private info(hf: string): TensorInfo {
+    shapeOf(this.r, this.ckpt, hf); // throws naming the tensor when absent
+    return this.ckpt.tensors.get(this.r.resolve(hf)!)!;
+  }
+
   /** A tensor as stored ([rows, …] kept), e.g. norms, embeddings, lm_head. */
   plain(canon: string, hf: string, expected?: number[]): void {
     const shape = shapeOf(this.r, this.ckpt, hf);
     if (expected) expectShape(hf, shape, expected, this.ckpt.dir);
-    this.items.push({ name: canon, dims: shape, load: () => this.r.get(hf) });
+    this.items.push({ name: canon, dims: shape, load: () => this.r.get(hf), stored: { info: this.info(hf), transposed: false } });
   }
 
-  /** A PyTorch Linear weight [out, in], exported transposed as [in, out]. */
+  /** A PyTorch Linear weight [out, in], exported as [in, out] (the checkpoint's bytes are its transpose). */
   linear(canon: string, hf: string, out: number, inp: number): void {
     const shape = shapeOf(this.r, this.ckpt, hf);
     expectShape(hf, shape, [out, inp], this.ckpt.dir);
-    this.items.push({ name: canon, dims: [inp, out], load: () => transpose2d(this.r.get(hf), out, inp) });
+    this.items.push({ name: canon, dims: [inp, out], load: () => transpose2d(this.r.get(hf), out, inp), stored: { info: this.info(hf), transposed: true } });
+  }
+
+  /**
+   * Blocks of rows of a fused PyTorch Linear weight `hf` [rows, cols] (rowBlocksTransposed), exported
+   * as one [cols, Σ count] weight; blocks that are one contiguous range are readable in place.
+   */
+  rowBlocks(canon: string, hf: string, cols: number, blocks: [number, number][]): void {
+    const range = contiguous(blocks);
+    const total = blocks.reduce((a, [, n]) => a + n, 0);
+    this.items.push({
+      name: canon,
+      dims: [cols, total],
+      load: () => rowBlocksTransposed(this.r.get(hf), cols, blocks),
+      ...(range ? { stored: { info: this.info(hf), transposed: true, rows: range } } : {}),
+    });
+  }
+
+  /** The same blocks of a fused bias `hf` (blocksOf). */
+  biasBlocks(canon: string, hf: string, blocks: [number, number][]): void {
+    const range = contiguous(blocks);
+    this.items.push({
+      name: canon,
+      dims: [blocks.reduce((a, [, n]) => a + n, 0)],
+      load: () => blocksOf(this.r.get(hf), blocks),
+      ...(range ? { stored: { info: this.info(hf), transposed: false, rows: range } } : {}),
+    });
   }
 
   /**

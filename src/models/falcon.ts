@@ -12,7 +12,7 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, baseSpec, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, known, type Config } from './common.js';
+import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, str, known, type Config } from './common.js';
 import { alibiSlopes } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture } from './types.js';
@@ -120,9 +120,8 @@ export const falcon: Architecture = {
       if (bias) w.expect(`${qkv}.bias`, [(H + 2 * KV) * hd]);
       const blocks = qkvBlocks(lo, H, KV, hd);
       for (const n of ['q', 'k', 'v'] as const) {
-        const width = (n === 'q' ? H : KV) * hd;
-        w.derived(`${c}.attn.${n}.weight`, [d, width], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks[n]));
-        if (bias) w.derived(`${c}.attn.${n}.bias`, [width], () => blocksOf(r.get(`${qkv}.bias`), blocks[n]));
+        w.rowBlocks(`${c}.attn.${n}.weight`, `${qkv}.weight`, d, blocks[n]);
+        if (bias) w.biasBlocks(`${c}.attn.${n}.bias`, `${qkv}.bias`, blocks[n]);
       }
       w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, hasBias(spec, 'o'));
       w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, ffn, d, hasBias(spec, 'mlp'));

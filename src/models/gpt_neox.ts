@@ -1,5 +1,5 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, baseSpec, biases, blocksOf, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, rowBlocksTransposed, str, known } from './common.js';
+import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, str, known } from './common.js';
 import type { Architecture } from './types.js';
 
 export const gpt_neox: Architecture = {
@@ -48,8 +48,8 @@ export const gpt_neox: Architecture = {
       if (bias) w.expect(`${qkv}.bias`, [3 * d]);
       ['q', 'k', 'v'].forEach((n, j) => {
         const blocks = perHeadInterleaved(H, hd, j);
-        w.derived(`${p}.attn.${n}.weight`, [d, H * hd], () => rowBlocksTransposed(r.get(`${qkv}.weight`), d, blocks));
-        if (bias) w.derived(`${p}.attn.${n}.bias`, [H * hd], () => blocksOf(r.get(`${qkv}.bias`), blocks));
+        w.rowBlocks(`${p}.attn.${n}.weight`, `${qkv}.weight`, d, blocks);
+        if (bias) w.biasBlocks(`${p}.attn.${n}.bias`, `${qkv}.bias`, blocks);
       });
       w.linearModule(`${p}.attn.o`, `${p}.attention.dense`, d, d, hasBias(spec, 'o'));
       w.linearModule(`${p}.mlp.up`, `${p}.mlp.dense_h_to_4h`, inter, d, hasBias(spec, 'mlp'));

@@ -1,5 +1,5 @@
 /** Mistral: Llama with a sliding attention window on every layer. */
-import { int, uniformWindows, known } from './common.js';
+import { uniformWindows, known } from './common.js';
 import { llamaLikeSpec, llamaLikeWeights, type LlamaLikeOptions } from './llama.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture } from './types.js';

@@ -9,7 +9,7 @@
  * of the reference would redo them with the long factors. Prompts that start beyond the original
  * context, or stay within it, are unaffected.
  */
-import { WeightList, baseSpec, rowBlocksTransposed, checkHeads, int, num, uniformWindows, known } from './common.js';
+import { WeightList, baseSpec, checkHeads, int, num, uniformWindows, known } from './common.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture } from './types.js';
 
@@ -46,12 +46,12 @@ export const phi3: Architecture = {
       const qkv = `${p}.self_attn.qkv_proj.weight`;
       w.expect(qkv, [(H + 2 * KV) * hd, d]);
       const parts: [string, number, number][] = [['q', 0, H * hd], ['k', H * hd, KV * hd], ['v', (H + KV) * hd, KV * hd]];
-      for (const [n, from, count] of parts) w.derived(`${p}.attn.${n}.weight`, [d, count], () => rowBlocksTransposed(r.get(qkv), d, [[from, count]]));
+      for (const [n, from, count] of parts) w.rowBlocks(`${p}.attn.${n}.weight`, qkv, d, [[from, count]]);
       w.linear(`${p}.attn.o.weight`, `${p}.self_attn.o_proj.weight`, d, H * hd);
       const gateUp = `${p}.mlp.gate_up_proj.weight`;
       w.expect(gateUp, [2 * inter, d]);
-      w.derived(`${p}.mlp.gate.weight`, [d, inter], () => rowBlocksTransposed(r.get(gateUp), d, [[0, inter]]));
-      w.derived(`${p}.mlp.up.weight`, [d, inter], () => rowBlocksTransposed(r.get(gateUp), d, [[inter, inter]]));
+      w.rowBlocks(`${p}.mlp.gate.weight`, gateUp, d, [[0, inter]]);
+      w.rowBlocks(`${p}.mlp.up.weight`, gateUp, d, [[inter, inter]]);
       w.linear(`${p}.mlp.down.weight`, `${p}.mlp.down_proj.weight`, d, inter);
     }
     w.plain('final_norm.weight', 'norm.weight', [d]);

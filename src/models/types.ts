@@ -1,5 +1,6 @@
 /** The normalised model description (DecoderSpec, NormSpec, BiasSpec, RopeSpec, AlibiSpec) and the Architecture interface each model file implements. */
 import type { Checkpoint, TensorResolver } from './checkpoint.js';
+import type { TensorInfo } from './safetensors.js';
 
 export type Activation = 'silu' | 'gelu' | 'gelu_tanh' | 'relu' | 'gelu_fast' | 'gelu_quick';
 
@@ -145,11 +146,28 @@ export interface DecoderSpec {
   eosTokenIds: number[];
 }
 
-/** A weight the architecture exports: canonical name, shape, and a loader (float32). */
+/**
+ * A weight the architecture exports: canonical name, shape (a linear weight's is [in, out]), and a
+ * loader (float32). `stored` says that the weight is, byte for byte, (a block of rows of) one
+ * checkpoint tensor, so the graph can read it from the checkpoint's own file instead of a cached copy.
+ */
 export interface WeightSource {
   name: string;
   dims: number[];
   load: () => Float32Array;
+  stored?: StoredTensor;
+}
+
+/** Where a weight's values lie in a checkpoint file, and in which layout. */
+export interface StoredTensor {
+  info: TensorInfo;
+  /**
+   * The tensor holds the weight transposed: a PyTorch Linear's [out, in] for a canonical [in, out]
+   * (the graph multiplies by it with transB).
+   */
+  transposed: boolean;
+  /** Only rows [from, from + count) of the tensor's first axis (one part of a fused tensor). */
+  rows?: [number, number];
 }
 
 /** A well-known checkpoint of a family (for `entropylens models`): facts from its config.json and model card. */

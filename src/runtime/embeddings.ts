@@ -1,11 +1,12 @@
-/** Token-embedding rows read from the weight cache file for the graph's inputs_embeds. */
+/** Token-embedding rows read from the file that holds them (checkpoint or weight cache) for the graph's inputs_embeds. */
 import fs from 'node:fs';
 import { isHalfWeight, type ExternalWeight } from '../graph/external.js';
 import { bf16BitsToF32Bits, f16BitsToF32Bits } from '../models/safetensors.js';
 import { UserError } from '../util/errors.js';
 
 /**
- * Token-embedding rows read straight from the exported weights file. The graph takes
+ * Token-embedding rows read straight from the file that holds them (the checkpoint's, or the weight
+ * cache's). The graph takes
  * `inputs_embeds`, so ONNX Runtime never holds the embedding matrix for a Gather: for a tied model
  * that is one vocabulary × width matrix less in memory (the unembedding keeps its own, packed copy).
  */
@@ -17,7 +18,7 @@ export class EmbeddingReader {
   private readonly half: boolean;
 
   constructor(
-    file: string,
+    private readonly file: string,
     private readonly weight: ExternalWeight,
   ) {
     this.fd = fs.openSync(file, 'r');
@@ -58,7 +59,7 @@ export class EmbeddingReader {
       let done = 0;
       while (done < this.rowBytes) {
         const n = fs.readSync(this.fd, bytes, at + done, this.rowBytes - done, this.weight.offset + ids[i] * this.rowBytes + done);
-        if (n === 0) throw new UserError(`embedding row ${ids[i]}: the weight cache file ended early (it was truncated); delete the cache folder and retry`);
+        if (n === 0) throw new UserError(`embedding row ${ids[i]}: ${this.file} ended early (it was truncated); restore it (a checkpoint file) or delete the cache folder (the cache's) and retry`);
         done += n;
       }
     }

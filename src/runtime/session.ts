@@ -1,4 +1,5 @@
 /** GraphSession: an ONNX Runtime session over a graph file (CPU or CUDA), run with plain typed arrays. */
+import fs from 'node:fs';
 import { ort } from './ort.js';
 import { UserError } from '../util/errors.js';
 import { collectYoungGarbage } from '../util/gc.js';
@@ -18,6 +19,12 @@ export interface SessionOptions {
    * which would otherwise replace each Cast of a weight by a float32 copy made at load.
    */
   halfWeights?: boolean;
+  /**
+   * The folder that the graph's external-data locations are relative to, when not the graph's own:
+   * ONNX Runtime reads weights only from inside that folder (symbolic links resolved), so a graph
+   * that reads checkpoint files in place is opened from its bytes with a folder above them all.
+   */
+  externalDataFolder?: string;
 }
 
 /** Named outputs of one run, as plain typed arrays with their dims. */
@@ -51,8 +58,14 @@ export class GraphSession {
         logSeverityLevel: DEBUG ? 2 : 4,
       };
       if (opts.threads && opts.threads > 0) options.intraOpNumThreads = opts.threads;
-      if (opts.halfWeights) options.extra = { optimization: { disable_specified_optimizers: 'ConstantFolding' } };
-      session = await ort.InferenceSession.create(graphPath, options);
+      const extra: Record<string, Record<string, string>> = {};
+      if (opts.halfWeights) extra.optimization = { disable_specified_optimizers: 'ConstantFolding' };
+      if (opts.externalDataFolder !== undefined) extra.session = { model_external_initializers_file_folder_path: opts.externalDataFolder };
+      if (Object.keys(extra).length) options.extra = extra;
+      session =
+        opts.externalDataFolder !== undefined
+          ? await ort.InferenceSession.create(fs.readFileSync(graphPath), options)
+          : await ort.InferenceSession.create(graphPath, options);
     } catch (err) {
       const msg = (err as Error).message;
       if (opts.device === 'cuda') {
