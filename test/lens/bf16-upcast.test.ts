@@ -9,12 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
-import { openCheckpoint } from '../../src/models/checkpoint.js';
 import { supportedModelTypes } from '../../src/models/registry.js';
 import type { WeightDtype } from '../../src/graph/external.js';
-import { bf16ToFloat32, f16ToFloat32 } from '../../src/models/safetensors.js';
-import { f32ToBf16Bits, f32ToF16Bits, writeSafetensors, type TensorToWrite } from '../../src/models/safetensors-write.js';
 import { golden, parityCases, PARITY_DIR } from '../helpers/fixtures.js';
+import { rewriteAsHalf } from '../helpers/half-checkpoint.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
 
 const root = tempDir('el-bf16-');
@@ -22,19 +20,7 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 /** The checkpoint `name` rewritten in one safetensors file: as `half` (bf16 or f16), or as float32 holding exactly those values. */
 function rewrite(name: string, half: 'BF16' | 'F16', as: 'half' | 'F32'): string {
-  const src = path.join(PARITY_DIR, name);
-  const dir = path.join(root, `${name}-${half}-${as}`);
-  fs.mkdirSync(dir);
-  for (const f of fs.readdirSync(src)) if (f.endsWith('.json') && !f.endsWith('.index.json')) fs.copyFileSync(path.join(src, f), path.join(dir, f));
-  const ckpt = openCheckpoint(src);
-  const tensors: Record<string, TensorToWrite> = {};
-  for (const [t, info] of ckpt.tensors) {
-    const values = ckpt.readFloat32(t);
-    const bits = half === 'BF16' ? f32ToBf16Bits(values) : f32ToF16Bits(values);
-    tensors[t] = as === 'half' ? { dtype: half, shape: info.shape, data: bits } : { dtype: 'F32', shape: info.shape, data: half === 'BF16' ? bf16ToFloat32(bits) : f16ToFloat32(bits) };
-  }
-  writeSafetensors(path.join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-  return dir;
+  return rewriteAsHalf(path.join(PARITY_DIR, name), path.join(root, `${name}-${half}-${as}`), half, as);
 }
 
 async function profile(dir: string, prompts: { ids: number[] }[], weightDtype?: WeightDtype): Promise<ProfileResult[]> {
