@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { HALF_MIN_VALUES, readInPlace } from '../models/in-place.js';
 import type { DecoderSpec, WeightSource } from '../models/types.js';
 import { UserError } from '../util/errors.js';
 import { collectAllGarbage } from '../util/gc.js';
@@ -12,8 +13,6 @@ import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from '
 import { f16ToFloat32 } from '../models/safetensors.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../models/safetensors-write.js';
 
-/** Matrices below this many values stay float32 whatever their values (vectors — norms, biases — always do). */
-const HALF_MIN_VALUES = 1024;
 
 /**
  * The 16-bit form of a matrix whose every value it holds exactly (bfloat16 tried first, then
@@ -81,48 +80,6 @@ function canonical(_key: string, value: unknown): unknown {
   return value;
 }
 
-/**
- * Where a weight can be read in place: its entry pointing into the checkpoint file, or undefined when
- * it must be written to the cache (computed, rearranged, converted or quantized). A tensor is read in
- * place when the graph takes its dtype as it is: float32 always, bfloat16/float16 matrices when
- * 16-bit weights are kept (`half`).
- */
-function inPlace(s: WeightSource, half: boolean): ExternalWeight | undefined {
-  const st = s.stored;
-  if (!st) return undefined;
-  const { info } = st;
-  const dtype = info.dtype === 'F32' ? 'float32' : info.dtype === 'BF16' ? 'bfloat16' : info.dtype === 'F16' ? 'float16' : undefined;
-  if (!dtype) return undefined;
-  const values = s.dims.reduce((a, b) => a * b, 1);
-  if (dtype !== 'float32' && !(half && s.dims.length === 2 && values >= HALF_MIN_VALUES)) return undefined;
-  const rowValues = info.shape.slice(1).reduce((a, b) => a * b, 1);
-  const [from, count] = st.rows ?? [0, info.shape[0] ?? 1];
-  const dims = info.shape.length === 0 ? [] : [count, ...info.shape.slice(1)];
-  const logical = st.transposed ? [...dims].reverse() : dims;
-  // a shape that is not the weight's own (it never should be) is written to the cache instead
-  if (logical.length !== s.dims.length || logical.some((v, i) => v !== s.dims[i]) || (st.transposed && dims.length !== 2)) return undefined;
-  const bytes = dtype === 'float32' ? 4 : 2;
-  return {
-    name: s.name,
-    dims,
-    offset: info.offset + from * rowValues * bytes,
-    length: values * bytes,
-    ...(dtype !== 'float32' ? { dtype } : {}),
-    file: realFile(info.file),
-    ...(st.transposed ? { transposed: true } : {}),
-  };
-}
-
-const realPaths = new Map<string, string>();
-function realFile(file: string): string {
-  let p = realPaths.get(file);
-  if (p === undefined) {
-    p = fs.realpathSync(file);
-    realPaths.set(file, p);
-  }
-  return p;
-}
-
 /** Whether a cached index still describes readable bytes: the cache file's and every checkpoint file's. */
 function indexReadable(entries: ExternalWeight[], binFile: string): boolean {
   const sizes = new Map<string, number>();
@@ -159,7 +116,10 @@ export function exportWeights(
   const layouts = sources.map((s) => (quantize ? quantLayout(s.name, tied) : undefined));
   // read in place: what the graph takes as stored; with int8, a tied embedding's lookup rows (only the
   // runtime reads them, widening 16-bit rows itself)
-  const direct = sources.map((s, i) => (layouts[i] ? (s.name === 'embed.weight' ? inPlace(s, true) : undefined) : inPlace(s, half)));
+  const direct = sources.map((s, i): ExternalWeight | undefined => {
+    const at = layouts[i] ? (s.name === 'embed.weight' ? readInPlace(s, true) : undefined) : readInPlace(s, half);
+    return at && { name: s.name, ...at };
+  });
   const files = [...new Set(direct.flatMap((e) => (e?.file ? [e.file] : [])))].sort();
   const key = createHash('sha256')
     .update(

@@ -5,7 +5,8 @@
  * so a missing or misshapen tensor fails here exactly as it would at load time.
  */
 import { openModel } from './load.js';
-import type { DecoderSpec, RopeSpec } from './types.js';
+import type { DecoderSpec, RopeSpec, WeightSource } from './types.js';
+import { readInPlace } from './in-place.js';
 
 export interface RopeGroup {
   /** Layers sharing this rotary. */
@@ -58,6 +59,32 @@ export interface InspectReport {
   tensors: { count: number; bytes: number; used: number; unused: string[] };
   /** Weights entropylens exports (canonical names) and their float32 size. */
   exported: { count: number; float32Bytes: number };
+  /**
+   * With the default 16-bit-keeping load: the weights read in place from the checkpoint's files, and
+   * those copied to the weight cache (computed, rearranged or converted), their names grouped over
+   * layers (`layers.*.attn.q.weight ×32`).
+   */
+  cache: { inPlace: { count: number; bytes: number }; copied: { count: number; float32Bytes: number; names: string[] } };
+}
+
+function cachePlan(sources: WeightSource[]): InspectReport['cache'] {
+  let inPlaceCount = 0;
+  let inPlaceBytes = 0;
+  let copiedBytes = 0;
+  const groups = new Map<string, number>();
+  for (const s of sources) {
+    const at = readInPlace(s, true);
+    if (at) {
+      inPlaceCount++;
+      inPlaceBytes += at.length;
+      continue;
+    }
+    copiedBytes += 4 * s.dims.reduce((a, b) => a * b, 1);
+    const g = s.name.replace(/^layers\.\d+\./, 'layers.*.');
+    groups.set(g, (groups.get(g) ?? 0) + 1);
+  }
+  const names = [...groups].map(([g, n]) => (n > 1 ? `${g} ×${n}` : g));
+  return { inPlace: { count: inPlaceCount, bytes: inPlaceBytes }, copied: { count: sources.length - inPlaceCount, float32Bytes: copiedBytes, names } };
 }
 
 function ropeGroups(spec: DecoderSpec): RopeGroup[] | null {
@@ -135,5 +162,6 @@ export function inspectModel(dir: string): InspectReport {
     embedScale: spec.embedScale ?? null,
     tensors: { count: ckpt.tensors.size, bytes: ckpt.totalBytes, used: tensorsRead.size, unused },
     exported: { count: sources.length, float32Bytes: exportedBytes },
+    cache: cachePlan(sources),
   };
 }

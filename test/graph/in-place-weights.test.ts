@@ -15,6 +15,7 @@ import { exportWeights } from '../../src/graph/export.js';
 import type { ExternalWeight } from '../../src/graph/external.js';
 import { LensModel, type ProfileResult } from '../../src/lens/model.js';
 import { transpose2d } from '../../src/models/common.js';
+import { inspectModel } from '../../src/models/inspect.js';
 import { openModel } from '../../src/models/load.js';
 import { supportedModelTypes } from '../../src/models/registry.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../src/models/safetensors-write.js';
@@ -83,6 +84,14 @@ it('every weight read in place holds exactly the bytes the cache would hold; Lla
   assert.ok(transposed > 100, `linear weights read in place transposed: ${transposed}`);
   assert.ok(rowBlocks > 0 && halfRowBlocks > 0, `row blocks of fused tensors read in place: ${rowBlocks}, of them bf16 ${halfRowBlocks}`);
   assert.ok(inPlace > transposed);
+});
+
+it('inspect says what is read in place and what is copied to the cache', () => {
+  const llama = inspectModel(path.join(PARITY_DIR, 'llama_untied')).cache;
+  assert.ok(llama.inPlace.count > 0);
+  assert.ok(llama.copied.names.every((n) => /norm/.test(n)), `llama copies only norms: ${llama.copied.names.join(', ')}`);
+  const gpt2 = inspectModel(path.join(PARITY_DIR, 'gpt2')).cache;
+  assert.ok(gpt2.copied.names.some((n) => n.startsWith('layers.*.attn.q.weight ×')), `gpt2 copies the split c_attn: ${gpt2.copied.names.join(', ')}`);
 });
 
 async function profile(dir: string, cacheDir: string, prompts: { ids: number[] }[]): Promise<ProfileResult[]> {

@@ -74,6 +74,10 @@ export function formatInspect(r: InspectReport): string {
     add('  unused', `${shown.join(', ')}${r.tensors.unused.length > shown.length ? `, … (${r.tensors.unused.length} in all)` : ''}`);
   }
   add('exported', `${r.exported.count} weights, ${bytes(r.exported.float32Bytes)} as float32`);
+  add('  in place', `${r.cache.inPlace.count} read from the checkpoint's files as stored, ${bytes(r.cache.inPlace.bytes)}`);
+  const copied = r.cache.copied;
+  const shown = copied.names.slice(0, 6);
+  add('  cached', copied.count === 0 ? 'none' : `${copied.count} copied to the weight cache (at most ${bytes(copied.float32Bytes)}: 16-bit values stay 16-bit): ${shown.join(', ')}${copied.names.length > shown.length ? ', …' : ''}`);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
 }
