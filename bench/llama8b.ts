@@ -7,10 +7,11 @@
  * of 256, 8 KV heads, intermediate 14336, vocabulary 256000, tied, attention and final soft-capping,
  * sliding windows; ~18.5 GB) — then `entropylens profile` on 4 prompts of 100 token ids × 4 new tokens
  * through the CLI, once per mode (each with its own cache, loaded twice: the first load hashes the
- * checkpoint and writes the cache), printing load time, generate time, peak RSS and the cache's size
- * on disk. Modes: `int8` (--quantize int8), `checkpoint` (--weight-dtype checkpoint: bf16 kept),
- * `float32` (the default: every weight converted at load; left out where it needs more memory than
- * the machine has).
+ * checkpoint and writes what the cache holds), printing load time, generate time, peak RSS and the
+ * cache's size on disk. Modes: `checkpoint` (--weight-dtype checkpoint, the default: bf16 weights
+ * kept, read in place from the checkpoint), `int8` (--quantize int8), `float32` (--weight-dtype
+ * float32: every weight converted at load and cached; left out where it needs more memory than the
+ * machine has).
  *
  * Usage: node dist/bench/llama8b.js [--shape 8b|1b|gemma2-9b] [--modes int8,checkpoint,float32] [--dir DIR (kept, reused)]
  */
@@ -147,7 +148,7 @@ try {
   const prompts = Array.from({ length: 4 }, () => [S.bos, ...Array.from({ length: 99 }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0), s % 128000))].join(','));
   const modes = option('--modes', SHAPE === '1b' ? 'float32,checkpoint,int8' : 'int8,checkpoint').split(',');
   for (const mode of modes) {
-    const flags = mode === 'int8' ? ['--quantize', 'int8'] : mode === 'checkpoint' ? ['--weight-dtype', 'checkpoint'] : mode === 'float32' ? [] : undefined;
+    const flags = mode === 'int8' ? ['--quantize', 'int8'] : mode === 'checkpoint' ? ['--weight-dtype', 'checkpoint'] : mode === 'float32' ? ['--weight-dtype', 'float32'] : undefined;
     if (!flags) throw new Error(`--modes: ${mode} is not int8, checkpoint or float32`);
     // float32: 4 bytes per parameter plus the packing at load
     if (mode === 'float32' && 2.2 * ckpt > os.totalmem()) {
@@ -161,7 +162,7 @@ try {
       const doc = JSON.parse(out) as { timing: { load_seconds: number; generate_seconds: number }; memory: { peak_rss_mb: number } };
       console.log(
         `${mode}, ${pass}: load ${doc.timing.load_seconds.toFixed(0)} s, generate (4 × 100-token prefill + 3 decode steps) ${doc.timing.generate_seconds.toFixed(1)} s, ` +
-          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(folderBytes(cache) / 2 ** 30).toFixed(2)} GiB`,
+          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(folderBytes(cache) / 2 ** 20).toFixed(1)} MiB = ${((100 * folderBytes(cache)) / ckpt).toFixed(2)}% of the checkpoint`,
       );
     }
   }
