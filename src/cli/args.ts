@@ -37,7 +37,7 @@ export const QUANTIZE_HELP = 'int8: weight-only int8 for the linear layers and t
 
 /** Help text of --weight-dtype, shared by the commands that load a model. */
 export const WEIGHT_DTYPE_HELP =
-  "checkpoint (default): keep a bf16/f16 checkpoint's weights 16-bit in memory and in the cache, cast to float32 next to each product; float32: convert every weight once at load — the same numbers, float32 takes twice the memory and a longer load but generates faster (see the README's \"Large models\")";
+  "checkpoint (default): keep a bf16/f16 checkpoint's weights 16-bit, read in place from its files (no copy in the cache), cast to float32 next to each product; float32: convert every weight once and cache the float32 copy — the same numbers, float32 takes twice the memory, a copy on disk and a longer load but generates faster (see the README's \"Large models\")";
 
 /** --weight-dtype's value. */
 export function weightDtypeArg(v: string | undefined): WeightDtype | undefined {

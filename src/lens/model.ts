@@ -9,6 +9,7 @@ import path from 'node:path';
 import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
 import { isHalfWeight, type ExternalWeight, type WeightDtype } from '../graph/external.js';
+import { quantNames } from '../graph/quantize.js';
 import type { LensOptions } from '../graph/lens-options.js';
 import { contentFingerprint } from '../models/content-hash.js';
 import { openModel } from '../models/load.js';
@@ -209,7 +210,9 @@ export class LensModel {
       fs.writeFileSync(tmp, bytes);
       fs.renameSync(tmp, file);
     }
-    const halfWeights = [...this.cache.weights.values()].some(isHalfWeight);
+    // 16-bit weights that the graph reads (with int8, a tied embedding's 16-bit rows are the runtime's only)
+    const runtimeOnly = (w: ExternalWeight): boolean => w.name === 'embed.weight' && this.cache.weights.has(quantNames('embed.weight').blob);
+    const halfWeights = [...this.cache.weights.values()].some((w) => isHalfWeight(w) && !runtimeOnly(w));
     return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device, halfWeights, externalDataFolder: this.dataFolder });
   }
 

@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'CPU threads for ONNX Runtime; 0 = one per core; at most the core count', '0')
     .option('--no-bos', 'do not prepend the tokenizer\'s BOS token to text prompts')
     .option('--stop-at-eos', 'stop a prompt when it generates an end-of-sequence token')
-    .option('--cache-dir <dir>', 'where exported weights and graphs are cached (default: ~/.cache/entropylens)')
+    .option('--cache-dir <dir>', 'where the weight index, the weights that cannot be read in place and the graphs are cached (default: ~/.cache/entropylens)')
     .option('--quantize <kind>', QUANTIZE_HELP)
     .option('--weight-dtype <dtype>', WEIGHT_DTYPE_HELP)
     .option('--device <name>', 'cpu or cuda', 'cpu')
