@@ -86,6 +86,18 @@ it('every weight read in place holds exactly the bytes the cache would hold; Lla
   assert.ok(inPlace > transposed);
 });
 
+it('with int8, a tied embedding\'s lookup rows are read in place (16-bit as stored), not cached in float32', () => {
+  const dir = path.join(PARITY_DIR, 'llama3_rope_tied_bf16');
+  const { spec, weights: sources } = openModel(dir);
+  assert.equal(spec.tiedEmbeddings, true);
+  const cache = exportWeights(spec, sources, 'test-int8-tied', path.join(root, 'export-int8'), undefined, 'int8', 'checkpoint');
+  const e = cache.weights.get('embed.weight')!;
+  assert.ok(e.file, 'embed.weight read in place');
+  assert.equal(e.dtype, 'bfloat16');
+  assert.ok(readRange(e.file, e.offset, e.length).equals(expectedBytes(sources.find((s) => s.name === 'embed.weight')!.load(), e)));
+  assert.ok(cache.weights.has('embed.weight.q8'), 'and quantized for the unembedding');
+});
+
 it('inspect says what is read in place and what is copied to the cache', () => {
   const llama = inspectModel(path.join(PARITY_DIR, 'llama_untied')).cache;
   assert.ok(llama.inPlace.count > 0);
