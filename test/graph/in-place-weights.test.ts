@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, it } from 'node:test';
 import { exportWeights } from '../../src/graph/export.js';
 import type { ExternalWeight } from '../../src/graph/external.js';
-import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import type { ProfileResult } from '../../src/lens/model.js';
 import { transpose2d } from '../../src/models/common.js';
 import { inspectModel } from '../../src/models/inspect.js';
 import { openModel } from '../../src/models/load.js';
@@ -22,6 +22,7 @@ import { f32ToBf16Bits, f32ToF16Bits } from '../../src/models/safetensors-write.
 import { golden, parityCases, PARITY_DIR } from '../helpers/fixtures.js';
 import { rewriteAsHalf } from '../helpers/half-checkpoint.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
+import { profileAll } from '../helpers/profile-all.js';
 
 const root = tempDir('el-inplace-');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -106,15 +107,8 @@ it('inspect says what is read in place and what is copied to the cache', () => {
   assert.ok(gpt2.copied.names.some((n) => n.startsWith('layers.*.attn.q.weight ×')), `gpt2 copies the split c_attn: ${gpt2.copied.names.join(', ')}`);
 });
 
-async function profile(dir: string, cacheDir: string, prompts: { ids: number[] }[]): Promise<ProfileResult[]> {
-  const m = await LensModel.load(dir, { cacheDir, threads: 1 });
-  try {
-    const out: ProfileResult[] = [];
-    for await (const r of m.profile(prompts, { maxNewTokens: 3, metrics: 'shannon' })) out.push(r);
-    return out;
-  } finally {
-    await m.close();
-  }
+function profile(dir: string, cacheDir: string, prompts: { ids: number[] }[]): Promise<ProfileResult[]> {
+  return profileAll(dir, { cacheDir, threads: 1 }, prompts, { maxNewTokens: 3, metrics: 'shannon' });
 }
 
 it('a checkpoint behind symbolic links, in another folder tree than the cache, profiles as the golden values say, also after it is moved', async () => {

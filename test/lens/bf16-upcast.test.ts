@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
-import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import type { ProfileResult } from '../../src/lens/model.js';
 import { supportedModelTypes } from '../../src/models/registry.js';
 import type { WeightDtype } from '../../src/graph/external.js';
 import { golden, parityCases, PARITY_DIR } from '../helpers/fixtures.js';
 import { rewriteAsHalf } from '../helpers/half-checkpoint.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
+import { profileAll } from '../helpers/profile-all.js';
 
 const root = tempDir('el-bf16-');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -23,15 +24,8 @@ function rewrite(name: string, half: 'BF16' | 'F16', as: 'half' | 'F32'): string
   return rewriteAsHalf(path.join(PARITY_DIR, name), path.join(root, `${name}-${half}-${as}`), half, as);
 }
 
-async function profile(dir: string, prompts: { ids: number[] }[], weightDtype?: WeightDtype): Promise<ProfileResult[]> {
-  const m = await LensModel.load(dir, { cacheDir: path.join(root, 'cache'), threads: 1, weightDtype });
-  try {
-    const out: ProfileResult[] = [];
-    for await (const r of m.profile(prompts, { maxNewTokens: 4, metrics: 'shannon,renyi:2' })) out.push(r);
-    return out;
-  } finally {
-    await m.close();
-  }
+function profile(dir: string, prompts: { ids: number[] }[], weightDtype?: WeightDtype): Promise<ProfileResult[]> {
+  return profileAll(dir, { cacheDir: path.join(root, 'cache'), threads: 1, weightDtype }, prompts, { maxNewTokens: 4, metrics: 'shannon,renyi:2' });
 }
 
 const supported = new Set(supportedModelTypes());

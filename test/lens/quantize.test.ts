@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { generateStories } from '../../src/datasets/demo-stories.js';
-import { LensModel, type ProfileResult } from '../../src/lens/model.js';
+import type { ProfileResult } from '../../src/lens/model.js';
 import { readResults } from '../../src/store/index.js';
 import { assetPath } from '../../src/util/package.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
+import { profileAll } from '../helpers/profile-all.js';
 
 const root = tempDir('el-quant-');
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -20,15 +21,8 @@ const cache = path.join(root, 'cache');
 const demo = assetPath('demo-model');
 const prompts = generateStories(3, 8).map((s) => s.text.split(' ').slice(0, 10).join(' '));
 
-async function profile(quantize?: 'int8'): Promise<ProfileResult[]> {
-  const m = await LensModel.load(demo, { cacheDir: cache, threads: 1, quantize });
-  try {
-    const out: ProfileResult[] = [];
-    for await (const r of m.profile(prompts, { maxNewTokens: 4 })) out.push(r);
-    return out;
-  } finally {
-    await m.close();
-  }
+function profile(quantize?: 'int8'): Promise<ProfileResult[]> {
+  return profileAll(demo, { cacheDir: cache, threads: 1, quantize }, prompts, { maxNewTokens: 4 });
 }
 
 it('int8 weights: blocks in the cache, MatMulNBits in the graph, entropies within a few hundredths of a nat', async () => {
