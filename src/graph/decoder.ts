@@ -15,6 +15,7 @@
  *                                           with normPlacement 'post', the norm after the MLP add)
  *   layers.{i}.post_attn_norm.weight, layers.{i}.post_mlp_norm.weight   Gemma-2 sandwich norms
  *   layers.{i}.attn.{q,k,v,o}.{weight,bias}
+ *   layers.{i}.attn.qkv.{weight,bias}       q, k and v fused (spec.fusedQkv), instead of attn.{q,k,v}
  *   layers.{i}.attn.{q,k}_norm.{weight,bias}   per-head q/k norm ([headDim] or [heads, headDim])
  *   layers.{i}.mlp.{gate,up,down}.{weight,bias}   gated MLPs use gate; plain MLPs up → act → down
  *   final_norm.{weight,bias}
@@ -279,6 +280,21 @@ class DecoderGraph {
 
   // ---------------------------------------------------------------- attention
 
+  /** q [b, s, H·hd], k and v [b, s, KV·hd] from the fused weight, in the order spec.fusedQkv says. */
+  private fusedQkv(x: string, l: number): string[] {
+    const { g, spec } = this;
+    const p = `layers.${l}.attn`;
+    const name = `/model/layers.${l}/attn`;
+    const { nHeads: H, nKvHeads: KV, headDim: hd } = spec;
+    const y = g.linear(x, `${p}.qkv.weight`, spec.bias?.qkv === true ? `${p}.qkv.bias` : undefined, `${name}/qkv_proj`);
+    if (spec.fusedQkv === 'blocks') return g.op('Split', [y, g.constI([H * hd, KV * hd, KV * hd])], `${name}/qkv_split`, { axis: -1 }, 3);
+    // per key/value group: its H/KV query heads, its key, its value
+    const rep = H / KV;
+    const groups = g.reshape(y, [0, 0, KV, rep + 2, hd], `${name}/qkv_groups`);
+    const [q, k, v] = g.op('Split', [groups, g.constI([rep, 1, 1])], `${name}/qkv_split`, { axis: 3 }, 3);
+    return [g.reshape(q, [0, 0, H * hd], `${name}/q_flat`), g.reshape(k, [0, 0, KV * hd], `${name}/k_flat`), g.reshape(v, [0, 0, KV * hd], `${name}/v_flat`)];
+  }
+
   private attention(l: number, x: string): string {
     const { g, spec } = this;
     const p = `layers.${l}.attn`;
@@ -287,9 +303,9 @@ class DecoderGraph {
     const KV = spec.nKvHeads;
     const hd = spec.headDim;
     const qkvBias = spec.bias?.qkv === true;
-    let q = g.linear(x, `${p}.q.weight`, qkvBias ? `${p}.q.bias` : undefined, `${name}/q_proj`);
-    let k = g.linear(x, `${p}.k.weight`, qkvBias ? `${p}.k.bias` : undefined, `${name}/k_proj`);
-    const v = g.linear(x, `${p}.v.weight`, qkvBias ? `${p}.v.bias` : undefined, `${name}/v_proj`);
+    let [q, k, v] = spec.fusedQkv
+      ? this.fusedQkv(x, l)
+      : (['q', 'k', 'v'] as const).map((n) => g.linear(x, `${p}.${n}.weight`, qkvBias ? `${p}.${n}.bias` : undefined, `${name}/${n}_proj`));
     q = g.transpose(g.reshape(q, [0, 0, H, hd], `${name}/q_heads`), [0, 2, 1, 3], `${name}/q_t`); // [b, H, s, hd]
     k = g.transpose(g.reshape(k, [0, 0, KV, hd], `${name}/k_heads`), [0, 2, 1, 3], `${name}/k_t`); // [b, KV, s, hd]
     let vv = g.transpose(g.reshape(v, [0, 0, KV, hd], `${name}/v_heads`), [0, 2, 1, 3], `${name}/v_t`);

@@ -22,7 +22,7 @@ export const quantNames = (name: string): { blob: string; scales: string; zeros:
  * the unembedding is [V, e] (N × K); undefined for weights that are not quantized.
  */
 export function quantLayout(name: string, tiedEmbeddings: boolean): 'in-out' | 'out-in' | undefined {
-  if (/^layers\.\d+\.(attn\.(q|k|v|o)|mlp\.(gate|up|down))\.weight$/.test(name)) return 'in-out';
+  if (/^layers\.\d+\.(attn\.(q|k|v|o|qkv)|mlp\.(gate|up|down))\.weight$/.test(name)) return 'in-out';
   if (name === 'embed_proj.weight' || name === 'unembed_proj.weight') return 'in-out';
   if (name === 'lm_head.weight' || (tiedEmbeddings && name === 'embed.weight')) return 'out-in';
   return undefined;

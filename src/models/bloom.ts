@@ -3,7 +3,7 @@
  * LayerNorm on the word embeddings, fused query_key_value with q, k, v interleaved per head,
  * the tanh GELU, biases everywhere, and the unembedding tied to the word embeddings.
  */
-import { WeightList, baseSpec, hasBias, int, num, perHeadInterleaved, bool, known, type Config } from './common.js';
+import { WeightList, baseSpec, hasBias, int, num, bool, known, type Config } from './common.js';
 import type { Architecture } from './types.js';
 import { UserError } from '../util/errors.js';
 
@@ -55,6 +55,7 @@ export const bloom: Architecture = {
       maxPositions: int(cfg, ['seq_length', 'max_position_embeddings'], 2048),
       norm: { kind: 'layer', eps: num(cfg, 'layer_norm_epsilon', 1e-5) },
       positions: 'alibi',
+      fusedQkv: 'groups',
       alibi: { slopes: alibiSlopes(nHeads), order: 'add-after-scale' },
       // bloom_gelu_forward: x·0.5·(1 + tanh(0.79788456·x·(1 + 0.044715·x²)))
       mlp: { gated: false, act: 'gelu_fast' },
@@ -65,7 +66,7 @@ export const bloom: Architecture = {
   },
   weights(spec, r, ckpt) {
     const w = new WeightList(r, ckpt);
-    const { dModel: d, nHeads: H, headDim: hd } = spec;
+    const d = spec.dModel;
     w.embeddings(spec, ['word_embeddings.weight'], ['lm_head.weight']);
     w.normPair('embed_norm', 'word_embeddings_layernorm', [d]);
     for (let i = 0; i < spec.nLayers; i++) {
@@ -73,14 +74,8 @@ export const bloom: Architecture = {
       const c = `layers.${i}`;
       w.normPair(`${c}.attn_norm`, `${p}.input_layernorm`, [d]);
       w.normPair(`${c}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
-      const qkv = `${p}.self_attention.query_key_value`;
-      w.expect(`${qkv}.weight`, [3 * d, d]);
-      w.expect(`${qkv}.bias`, [3 * d]);
-      ['q', 'k', 'v'].forEach((n, j) => {
-        const blocks = perHeadInterleaved(H, hd, j);
-        w.rowBlocks(`${c}.attn.${n}.weight`, `${qkv}.weight`, d, blocks);
-        if (hasBias(spec, 'qkv')) w.biasBlocks(`${c}.attn.${n}.bias`, `${qkv}.bias`, blocks);
-      });
+      // query_key_value rows are [head][q|k|v][hd] (fusedQkv 'groups' of one query head)
+      w.linearModule(`${c}.attn.qkv`, `${p}.self_attention.query_key_value`, 3 * d, d, hasBias(spec, 'qkv'));
       w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, hasBias(spec, 'o'));
       w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, 4 * d, d, hasBias(spec, 'mlp'));
       w.linearModule(`${c}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, 4 * d, hasBias(spec, 'mlp'));

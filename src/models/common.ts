@@ -85,14 +85,6 @@ export function rowBlocksTransposed(src: Float32Array, cols: number, blocks: [nu
   return out;
 }
 
-/**
- * Row blocks of a fused [H·3·hd, d] query_key_value whose rows are [head][q|k|v][hd] (BLOOM,
- * GPT-NeoX, Falcon-RW): those of q (j = 0), k (1) or v (2), head by head.
- */
-export function perHeadInterleaved(H: number, hd: number, j: number): [number, number][] {
-  return Array.from({ length: H }, (_, h) => [(h * 3 + j) * hd, hd] as [number, number]);
-}
-
 /** Blocks that follow each other without a gap, as one [first, count]; undefined when they do not. */
 function contiguous(blocks: [number, number][]): [number, number] | undefined {
   let end = blocks[0][0];

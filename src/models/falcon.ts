@@ -12,7 +12,7 @@
  * adds it to the scores and HF's mask builder also folds bias/√d into the causal mask. HF's SDPA
  * path and the original Falcon-RW code add it once; see AlibiSpec.repeatedInMask.
  */
-import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, str, known, type Config } from './common.js';
+import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, ropeFromConfig, str, known, type Config } from './common.js';
 import { alibiSlopes } from './bloom.js';
 import { cfgOptionalInt } from './config.js';
 import type { Architecture } from './types.js';
@@ -34,21 +34,6 @@ function layout(cfg: Config): FalconLayout {
     throw new UserError('config.json: falcon with new_decoder_architecture needs parallel_attn = true (HF cannot run the other combination either)');
   }
   return { newArch, multiQuery: bool(cfg, 'multi_query', true), parallel, twoNorms };
-}
-
-/** Row blocks of query_key_value [out, d] for q, k and v, by layout. */
-function qkvBlocks(lo: FalconLayout, H: number, KV: number, hd: number): { q: [number, number][]; k: [number, number][]; v: [number, number][] } {
-  if (lo.newArch) {
-    const rep = H / KV;
-    const group = (g: number, slot: number): number => (g * (rep + 2) + slot) * hd;
-    return {
-      q: Array.from({ length: KV }, (_, g) => [group(g, 0), rep * hd] as [number, number]),
-      k: Array.from({ length: KV }, (_, g) => [group(g, rep), hd] as [number, number]),
-      v: Array.from({ length: KV }, (_, g) => [group(g, rep + 1), hd] as [number, number]),
-    };
-  }
-  if (lo.multiQuery) return { q: [[0, H * hd]], k: [[H * hd, hd]], v: [[(H + 1) * hd, hd]] };
-  return { q: perHeadInterleaved(H, hd, 0), k: perHeadInterleaved(H, hd, 1), v: perHeadInterleaved(H, hd, 2) };
 }
 
 export const falcon: Architecture = {
@@ -88,6 +73,8 @@ export const falcon: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'activation', 'gelu'), 'activation') },
       residual: lo.parallel ? 'parallel' : 'sequential',
       sharedBlockNorm: lo.parallel && !lo.twoNorms ? true : undefined,
+      // multi-query keeps [q heads | k | v]: three contiguous row blocks, each read in place
+      fusedQkv: lo.multiQuery && !lo.newArch ? undefined : 'groups',
       bias: biases({ qkv: bias, o: bias, mlp: bias }),
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
     });
@@ -116,12 +103,18 @@ export const falcon: Architecture = {
         if (!lo.parallel) layerNorm(`${c}.mlp_norm`, `${p}.post_attention_layernorm`);
       }
       const qkv = `${p}.self_attention.query_key_value`;
-      w.expect(`${qkv}.weight`, [(H + 2 * KV) * hd, d]);
-      if (bias) w.expect(`${qkv}.bias`, [(H + 2 * KV) * hd]);
-      const blocks = qkvBlocks(lo, H, KV, hd);
-      for (const n of ['q', 'k', 'v'] as const) {
-        w.rowBlocks(`${c}.attn.${n}.weight`, `${qkv}.weight`, d, blocks[n]);
-        if (bias) w.biasBlocks(`${c}.attn.${n}.bias`, `${qkv}.bias`, blocks[n]);
+      if (spec.fusedQkv) {
+        // new decoder architecture: per kv group [its H/KV q heads | k | v]; else [head][q|k|v]
+        w.linearModule(`${c}.attn.qkv`, qkv, (H + 2 * KV) * hd, d, bias);
+      } else {
+        // multi-query: [all q heads | k | v], three contiguous row blocks
+        w.expect(`${qkv}.weight`, [(H + 2 * KV) * hd, d]);
+        if (bias) w.expect(`${qkv}.bias`, [(H + 2 * KV) * hd]);
+        const blocks = { q: [0, H * hd], k: [H * hd, hd], v: [(H + 1) * hd, hd] } as const;
+        for (const n of ['q', 'k', 'v'] as const) {
+          w.rowBlocks(`${c}.attn.${n}.weight`, `${qkv}.weight`, d, [[...blocks[n]]]);
+          if (bias) w.biasBlocks(`${c}.attn.${n}.bias`, `${qkv}.bias`, [[...blocks[n]]]);
+        }
       }
       w.linearModule(`${c}.attn.o`, `${p}.self_attention.dense`, d, d, hasBias(spec, 'o'));
       w.linearModule(`${c}.mlp.up`, `${p}.mlp.dense_h_to_4h`, ffn, d, hasBias(spec, 'mlp'));

@@ -33,6 +33,7 @@ export const gpt2: Architecture = {
       attnScale: byLayer ? Array.from({ length: nLayers }, (_, l) => base / (l + 1)) : base,
       mlp: { gated: false, act: activation(str(cfg, 'activation_function', 'gelu_new'), 'activation_function') },
       bias: { qkv: true, o: true, mlp: true },
+      fusedQkv: 'blocks',
       tiedEmbeddings: bool(cfg, 'tie_word_embeddings', true),
     });
   },
@@ -47,18 +48,9 @@ export const gpt2: Architecture = {
       const c = `layers.${i}`;
       w.normPair(`${c}.attn_norm`, `${p}.ln_1`, [d]);
       w.normPair(`${c}.mlp_norm`, `${p}.ln_2`, [d]);
-      // c_attn is [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v
-      w.expect(`${p}.attn.c_attn.weight`, [d, 3 * d]);
-      w.expect(`${p}.attn.c_attn.bias`, [3 * d]);
-      ['q', 'k', 'v'].forEach((n, j) => {
-        w.derived(`${c}.attn.${n}.weight`, [d, d], () => {
-          const full = r.get(`${p}.attn.c_attn.weight`);
-          const out = new Float32Array(d * d);
-          for (let row = 0; row < d; row++) out.set(full.subarray(row * 3 * d + j * d, row * 3 * d + (j + 1) * d), row * d);
-          return out;
-        });
-        w.derived(`${c}.attn.${n}.bias`, [d], () => r.get(`${p}.attn.c_attn.bias`).slice(j * d, (j + 1) * d));
-      });
+      // c_attn is [d, 3d]: columns [0, d) are q, [d, 2d) k, [2d, 3d) v (fusedQkv 'blocks')
+      w.conv1d(`${c}.attn.qkv.weight`, `${p}.attn.c_attn.weight`, d, 3 * d);
+      w.plain(`${c}.attn.qkv.bias`, `${p}.attn.c_attn.bias`, [3 * d]);
       w.conv1d(`${c}.attn.o.weight`, `${p}.attn.c_proj.weight`, d, d);
       w.plain(`${c}.attn.o.bias`, `${p}.attn.c_proj.bias`, [d]);
       w.conv1d(`${c}.mlp.up.weight`, `${p}.mlp.c_fc.weight`, d, inner);

@@ -1,5 +1,5 @@
 /** GPT-NeoX / Pythia: fused per-head-interleaved query_key_value, partial rotary, parallel or sequential residual. */
-import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, perHeadInterleaved, ropeFromConfig, str, known } from './common.js';
+import { WeightList, activation, baseSpec, biases, bool, hasBias, int, num, ropeFromConfig, str, known } from './common.js';
 import type { Architecture } from './types.js';
 
 export const gpt_neox: Architecture = {
@@ -30,6 +30,7 @@ export const gpt_neox: Architecture = {
       mlp: { gated: false, act: activation(str(cfg, 'hidden_act', 'gelu')) },
       residual: bool(cfg, 'use_parallel_residual', true) ? 'parallel' : 'sequential',
       bias: biases({ qkv: attnBias, o: attnBias, mlp: true }),
+      fusedQkv: 'groups',
     });
   },
   weights(spec, r, ckpt) {
@@ -42,15 +43,8 @@ export const gpt_neox: Architecture = {
       const p = `layers.${i}`;
       w.normPair(`${p}.attn_norm`, `${p}.input_layernorm`, [d]);
       w.normPair(`${p}.mlp_norm`, `${p}.post_attention_layernorm`, [d]);
-      // query_key_value rows are [head][q|k|v][hd]
-      const qkv = `${p}.attention.query_key_value`;
-      w.expect(`${qkv}.weight`, [3 * d, d]);
-      if (bias) w.expect(`${qkv}.bias`, [3 * d]);
-      ['q', 'k', 'v'].forEach((n, j) => {
-        const blocks = perHeadInterleaved(H, hd, j);
-        w.rowBlocks(`${p}.attn.${n}.weight`, `${qkv}.weight`, d, blocks);
-        if (bias) w.biasBlocks(`${p}.attn.${n}.bias`, `${qkv}.bias`, blocks);
-      });
+      // query_key_value rows are [head][q|k|v][hd] (fusedQkv 'groups' of one query head)
+      w.linearModule(`${p}.attn.qkv`, `${p}.attention.query_key_value`, 3 * H * hd, d, bias);
       w.linearModule(`${p}.attn.o`, `${p}.attention.dense`, d, d, hasBias(spec, 'o'));
       w.linearModule(`${p}.mlp.up`, `${p}.mlp.dense_h_to_4h`, inter, d, hasBias(spec, 'mlp'));
       w.linearModule(`${p}.mlp.down`, `${p}.mlp.dense_4h_to_h`, d, inter, hasBias(spec, 'mlp'));

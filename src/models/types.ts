@@ -101,6 +101,14 @@ export interface DecoderSpec {
   /** Linear biases; none when absent. */
   bias?: BiasSpec;
   /**
+   * q, k and v come out of one fused weight, `layers.{i}.attn.qkv.{weight,bias}` (one product, the
+   * checkpoint's tensor read as it is stored), in the order: 'blocks' = [q | k | v] (GPT-2's
+   * c_attn); 'groups' = for each key/value head, its H/KV query heads, then its key, then its value
+   * (head_dim each: GPT-NeoX, BLOOM and Falcon-RW with one query head per group, Falcon's new
+   * decoder architecture). Absent: separate `attn.{q,k,v}` weights.
+   */
+  fusedQkv?: 'blocks' | 'groups';
+  /**
    * OPT with word_embed_proj_dim ≠ hidden_size: embed_proj.weight after the token embeddings and
    * unembed_proj.weight before the unembedding.
    */

@@ -38,6 +38,7 @@ function flips(spec: DecoderSpec): [string, DecoderSpec][] {
   flip('noFinalNorm', (s) => (s.noFinalNorm = !s.noFinalNorm));
   flip('embedNorm', (s) => (s.embedNorm = !s.embedNorm));
   flip('embedProjection', (s) => (s.embedProjection = !s.embedProjection));
+  flip('fusedQkv', (s) => (s.fusedQkv = s.fusedQkv ? undefined : 'blocks'));
   for (const b of ['qkv', 'o', 'mlp', 'lmHead'] as const) flip(`bias.${b}`, (s) => (s.bias = { ...s.bias, [b]: !s.bias?.[b] }));
   if (spec.residual === 'sequential' && spec.normPlacement !== 'post') flip('sandwichNorms', (s) => (s.sandwichNorms = !s.sandwichNorms));
   if (spec.residual === 'parallel') flip('sharedBlockNorm', (s) => (s.sharedBlockNorm = !s.sharedBlockNorm));
