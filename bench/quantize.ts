@@ -42,7 +42,7 @@ try {
       console.log(
         `${mode.padEnd(5)} ${pass}: load ${doc.timing.load_seconds.toFixed(1)} s, generate ${doc.timing.generate_seconds.toFixed(2)} s, ` +
           `peak RSS ${doc.memory.peak_rss_mb} MB (${(doc.memory.peak_rss_mb / ckptMB).toFixed(2)}× the ${ckptMB.toFixed(0)} MB checkpoint)` +
-          (pass === 'cold' ? `, weight cache on disk ${(folderBytes(cache) / 2 ** 20).toFixed(0)} MB` : ''),
+          (pass === 'cold' ? `, weight cache on disk ${(folderBytes(cache) / 2 ** 20).toFixed(1)} MB` : ''),
       );
     }
   }

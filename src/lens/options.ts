@@ -36,9 +36,10 @@ export interface ProfileOptions {
   /**
    * Prompt tokens per prefill run (default 192): a batch's prefill runs in chunks of whole rows when
    * several fit, else in spans of one prompt, so its activations and the cache entries it returns
-   * stay small; decode steps always run the whole batch. GPT-2 small, batch 8 of 120–140-token
-   * prompts (one row per run): peak RSS ≈ 720 MB in 4.4 s; with 512 (several rows per run)
-   * ≈ 840 MB in 3.9 s; with 64 (spans) ≈ 710 MB in 5.9 s.
+   * stay small; decode steps always run the whole batch. GPT-2 small, 24 prompts of 120–140 tokens
+   * at batch 8, 8 tokens (one row per prefill run): 6.6–7.3 s, peak RSS 704–707 MB; with 512
+   * (several rows per run) 7.1–7.4 s, 816–821 MB; with 1200 (all 8 rows in one run, so the first
+   * step's lens is one batched product) 7.5–8.4 s, 944–948 MB — no faster, so not the default.
    */
   prefillTokens?: number;
   /**
