@@ -195,8 +195,6 @@ export class LensModel {
     return createHash('sha256').update(JSON.stringify(lens, exactNumbers)).update(graphCodeHash()).update(this.dataFolder ?? '').digest('hex').slice(0, 16);
   }
 
-
-
   /** The graph file of a lens configuration (built now unless cached), opened as a session. */
   private async openSession(key: string, lens: LensOptions): Promise<GraphSession> {
     const file = path.join(this.cache.dir, `graph-${key}.onnx`);
