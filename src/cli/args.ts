@@ -1,7 +1,5 @@
 /** Argument parsing shared by the CLI commands: numbers with errors that name the option. */
 import os from 'node:os';
-import type { WeightDtype } from '../graph/external.js';
-import { UserError } from '../util/errors.js';
 import { intArg } from '../util/options.js';
 
 export { intArg, numberArg } from '../util/options.js';
@@ -39,15 +37,6 @@ export const QUANTIZE_HELP = 'int8: weight-only int8 for the linear layers and t
 export const WEIGHT_DTYPE_HELP =
   "checkpoint (default): keep a bf16/f16 checkpoint's weights 16-bit, read in place from its files (no copy in the cache), cast to float32 next to each product; float32: convert every weight once and cache the float32 copy — the same numbers, float32 takes twice the memory, a copy on disk and a longer load but generates faster (see the README's \"Large models\")";
 
-/** --weight-dtype's value. */
-export function weightDtypeArg(v: string | undefined): WeightDtype | undefined {
-  if (v === undefined || v === 'float32' || v === 'checkpoint') return v;
-  throw new UserError(`--weight-dtype '${v}': give checkpoint (16-bit weights stay 16-bit, cast where used) or float32 (the default)`);
-}
-
-/** --quantize's value: int8, or absent. */
-export function quantizeArg(v: string | undefined): 'int8' | undefined {
-  if (v === undefined) return undefined;
-  if (v !== 'int8') throw new UserError(`--quantize '${v}': the only quantization is int8 (leave it out for exact float32)`);
-  return 'int8';
-}
+/** --weight-dtype's and --quantize's values, checked before any work (LensModel.load checks them too). */
+export { weightDtypeOption as weightDtypeArg } from '../graph/external.js';
+export { quantizeOption as quantizeArg } from '../graph/quantize.js';

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { graphCodeHash } from '../graph/code-hash.js';
 import { defaultCacheDir, exportWeights } from '../graph/export.js';
-import { isHalfWeight, type ExternalWeight, type WeightDtype } from '../graph/external.js';
-import { quantNames } from '../graph/quantize.js';
+import { isHalfWeight, weightDtypeOption, type ExternalWeight, type WeightDtype } from '../graph/external.js';
+import { quantizeOption, quantNames } from '../graph/quantize.js';
 import type { LensOptions } from '../graph/lens-options.js';
 import { contentFingerprint } from '../models/content-hash.js';
 import { openModel } from '../models/load.js';
@@ -144,10 +144,8 @@ export class LensModel {
     });
     hashBar?.finish();
     const bar = opts.progress ? new ProgressBar({ total: sources.length, label: 'caching weights', unit: 'tensors' }) : undefined;
-    if (opts.quantize !== undefined && opts.quantize !== 'int8') throw new UserError(`--quantize '${String(opts.quantize)}': the only quantization is int8`);
-    if (opts.weightDtype !== undefined && opts.weightDtype !== 'float32' && opts.weightDtype !== 'checkpoint') {
-      throw new UserError(`--weight-dtype '${String(opts.weightDtype)}': give checkpoint (16-bit weights stay 16-bit) or float32`);
-    }
+    quantizeOption(opts.quantize);
+    weightDtypeOption(opts.weightDtype);
     const cache = exportWeights(
       spec,
       sources,
