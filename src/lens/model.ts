@@ -104,6 +104,16 @@ function dataFolder(cacheDir: string, weights: Map<string, ExternalWeight>): str
   return root;
 }
 
+/**
+ * Whether the graph reads a 16-bit weight (its session then runs without constant folding). The graph
+ * reads every exported weight (the weight contract) except the token embedding, which the runtime
+ * looks up itself: the graph reads it only as a tied unembedding that is not quantized.
+ */
+export function graphReadsHalfWeights(spec: Pick<DecoderSpec, 'tiedEmbeddings'>, weights: Map<string, ExternalWeight>): boolean {
+  const embedInGraph = spec.tiedEmbeddings && !weights.has(quantNames('embed.weight').blob);
+  return [...weights.values()].some((w) => isHalfWeight(w) && (w.name !== 'embed.weight' || embedInGraph));
+}
+
 /** A loaded checkpoint, ready to profile prompts. */
 export class LensModel {
   /** The session of the last lens configuration used; one at a time, since each holds the weights. */
@@ -206,9 +216,7 @@ export class LensModel {
       fs.writeFileSync(tmp, bytes);
       fs.renameSync(tmp, file);
     }
-    // 16-bit weights that the graph reads (with int8, a tied embedding's 16-bit rows are the runtime's only)
-    const runtimeOnly = (w: ExternalWeight): boolean => w.name === 'embed.weight' && this.cache.weights.has(quantNames('embed.weight').blob);
-    const halfWeights = [...this.cache.weights.values()].some((w) => isHalfWeight(w) && !runtimeOnly(w));
+    const halfWeights = graphReadsHalfWeights(this.spec, this.cache.weights);
     return GraphSession.create(file, { threads: this.loadOpts.threads, device: this.loadOpts.device, halfWeights, externalDataFolder: this.dataFolder });
   }
 

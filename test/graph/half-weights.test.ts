@@ -13,6 +13,7 @@ import { DT, GraphBuilder, type ExternalWeight } from '../../src/graph/builder.j
 import { halfUnembedding } from '../../src/graph/lens-head.js';
 import { bf16ToFloat32, f16ToFloat32 } from '../../src/models/safetensors.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../../src/models/safetensors-write.js';
+import { graphReadsHalfWeights } from '../../src/lens/model.js';
 import { GraphSession } from '../../src/runtime/session.js';
 import { tempDir } from '../helpers/safetensors-writer.js';
 
@@ -70,3 +71,17 @@ for (const dtype of ['bfloat16', 'float16'] as const) {
     }
   });
 }
+
+it('constant folding goes off exactly when the graph reads a 16-bit weight: a 16-bit embedding only the runtime reads does not count', () => {
+  const w = (name: string, dtype?: ExternalWeight['dtype']): [string, ExternalWeight] => [name, { name, dims: [4, 4], offset: 0, length: 0, ...(dtype ? { dtype } : {}) }];
+  const int8Head = (name: string): [string, ExternalWeight][] => [w(`${name}.q8`, 'uint8'), w(`${name}.q8_scales`), w(`${name}.q8_zeros`, 'uint8')];
+  const cases: [string, boolean, [string, ExternalWeight][], boolean][] = [
+    ['float32 weights', false, [w('embed.weight'), w('lm_head.weight'), w('final_norm.weight')], false],
+    ['a 16-bit untied unembedding', false, [w('embed.weight', 'bfloat16'), w('lm_head.weight', 'bfloat16')], true],
+    ['a 16-bit tied embedding, the unembedding too', true, [w('embed.weight', 'bfloat16')], true],
+    ['int8, a 16-bit untied embedding (runtime only)', false, [w('embed.weight', 'bfloat16'), ...int8Head('lm_head.weight')], false],
+    ['int8, a 16-bit tied embedding (its rows runtime only)', true, [w('embed.weight', 'float16'), ...int8Head('embed.weight')], false],
+    ['int8 with a 16-bit weight the graph reads', false, [w('embed.weight', 'bfloat16'), ...int8Head('lm_head.weight'), w('layers.0.attn.q_norm.weight', 'bfloat16')], true],
+  ];
+  for (const [what, tiedEmbeddings, entries, want] of cases) assert.equal(graphReadsHalfWeights({ tiedEmbeddings }, new Map(entries)), want, what);
+});
