@@ -13,7 +13,6 @@ import { QUANT_BITS, QUANT_BLOCK, quantizeInt8, quantLayout, quantNames } from '
 import { f16ToFloat32 } from '../models/safetensors.js';
 import { f32ToBf16Bits, f32ToF16Bits } from '../models/safetensors-write.js';
 
-
 /**
  * The 16-bit form of a matrix whose every value it holds exactly (bfloat16 tried first, then
  * float16), or undefined. Exactness is checked value by value, so a weight that an architecture

@@ -6,9 +6,9 @@ import { UserError } from '../util/errors.js';
 
 /**
  * Token-embedding rows read straight from the file that holds them (the checkpoint's, or the weight
- * cache's). The graph takes
- * `inputs_embeds`, so ONNX Runtime never holds the embedding matrix for a Gather: for a tied model
- * that is one vocabulary × width matrix less in memory (the unembedding keeps its own, packed copy).
+ * cache's). The graph takes `inputs_embeds`, so ONNX Runtime never holds the embedding matrix for a
+ * Gather: for a tied model that is one vocabulary × width matrix less in memory (the unembedding
+ * keeps its own, packed copy).
  */
 export class EmbeddingReader {
   private readonly fd: number;
