@@ -160,9 +160,10 @@ try {
       const args = ['--quiet', 'profile', model, '--cache-dir', cache, '--max-new-tokens', '4', '--batch-size', '4', '--json', ...flags, ...prompts.flatMap((p) => ['--input-ids', p])];
       const out = execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'inherit'] });
       const doc = JSON.parse(out) as { timing: { load_seconds: number; generate_seconds: number }; memory: { peak_rss_mb: number } };
+      const cacheBytes = folderBytes(cache);
       console.log(
         `${mode}, ${pass}: load ${doc.timing.load_seconds.toFixed(0)} s, generate (4 × 100-token prefill + 3 decode steps) ${doc.timing.generate_seconds.toFixed(1)} s, ` +
-          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(folderBytes(cache) / 2 ** 20).toFixed(1)} MiB = ${((100 * folderBytes(cache)) / ckpt).toFixed(2)}% of the checkpoint`,
+          `peak RSS ${(doc.memory.peak_rss_mb / 1024).toFixed(2)} GiB = ${((doc.memory.peak_rss_mb * 2 ** 20) / ckpt).toFixed(2)}× the bf16 checkpoint; cache on disk ${(cacheBytes / 2 ** 20).toFixed(1)} MiB = ${((100 * cacheBytes) / ckpt).toFixed(2)}% of the checkpoint`,
       );
     }
   }
