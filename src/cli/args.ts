@@ -38,5 +38,4 @@ export const WEIGHT_DTYPE_HELP =
   "checkpoint (default): keep a bf16/f16 checkpoint's weights 16-bit, read in place from its files (no copy in the cache), cast to float32 next to each product; float32: convert every weight once and cache the float32 copy — the same numbers, float32 takes twice the memory, a copy on disk and a longer load but generates faster (see the README's \"Large models\")";
 
 /** --weight-dtype's and --quantize's values, checked before any work (LensModel.load checks them too). */
-export { weightDtypeOption as weightDtypeArg } from '../graph/external.js';
-export { quantizeOption as quantizeArg } from '../graph/quantize.js';
+export { weightDtypeOption as weightDtypeArg, quantizeOption as quantizeArg } from '../lens/options.js';

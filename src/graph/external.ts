@@ -2,8 +2,6 @@
  * A weight kept outside the ONNX protobuf (external data): where its bytes are. A module of its own,
  * free of onnx-proto, because the runtime's public types mention it.
  */
-import { UserError } from '../util/errors.js';
-
 export interface ExternalWeight {
   name: string;
   dims: number[];
@@ -41,9 +39,3 @@ export function isHalfWeight(w: ExternalWeight): boolean {
  * default). 'float32' converts every weight.
  */
 export type WeightDtype = 'float32' | 'checkpoint';
-
-/** A weightDtype / --weight-dtype value checked (the CLI and LensModel.load say the same). */
-export function weightDtypeOption(v: unknown): WeightDtype | undefined {
-  if (v === undefined || v === 'float32' || v === 'checkpoint') return v;
-  throw new UserError(`--weight-dtype '${String(v)}': give checkpoint (the default: 16-bit weights stay 16-bit, cast where used) or float32`);
-}

@@ -7,14 +7,6 @@
  * embedding rows the runtime looks up.
  */
 
-import { UserError } from '../util/errors.js';
-
-/** A quantize / --quantize value checked: int8, or absent (the CLI and LensModel.load say the same). */
-export function quantizeOption(v: unknown): 'int8' | undefined {
-  if (v === undefined || v === 'int8') return v;
-  throw new UserError(`--quantize '${String(v)}': the only quantization is int8 (leave it out for the exact path)`);
-}
-
 export const QUANT_BITS = 8;
 export const QUANT_BLOCK = 128;
 

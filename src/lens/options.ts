@@ -2,6 +2,7 @@
  * The options of profile() and prepare(): their defaults, their checks (a UserError naming the
  * option and saying what to give), and the graph's lens options they determine.
  */
+import type { WeightDtype } from '../graph/external.js';
 import type { Intervention, LensOptions } from '../graph/lens-options.js';
 import { metricAliases, needsAnchors, parseMetrics, type Metric } from '../graph/metric-names.js';
 import type { DecoderSpec } from '../models/types.js';
@@ -220,4 +221,16 @@ export function profileSettings(opts: ProfileOptions, spec: Pick<DecoderSpec, 'v
     prefillTokens,
     positionTokens,
   };
+}
+
+/** A weightDtype / --weight-dtype value checked (the CLI, before any work, and LensModel.load say the same). */
+export function weightDtypeOption(v: unknown): WeightDtype | undefined {
+  if (v === undefined || v === 'float32' || v === 'checkpoint') return v;
+  throw new UserError(`--weight-dtype '${String(v)}': give checkpoint (the default: 16-bit weights stay 16-bit, cast where used) or float32`);
+}
+
+/** A quantize / --quantize value checked: int8, or absent (the CLI, before any work, and LensModel.load say the same). */
+export function quantizeOption(v: unknown): 'int8' | undefined {
+  if (v === undefined || v === 'int8') return v;
+  throw new UserError(`--quantize '${String(v)}': the only quantization is int8 (leave it out for the exact path)`);
 }
